@@ -1,0 +1,69 @@
+"""Atomic file writes.
+
+Every result, table, checkpoint and cache entry in the package is written through these helpers:
+the bytes go to a temporary file in the destination folder, are flushed to disk, and then
+``os.replace`` swaps them in. A crash or Ctrl-C mid-write leaves either the old file or the new
+one, never a truncated file that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+
+def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    return _atomic_write(path, lambda h: h.write(data), "wb")
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    return _atomic_write(path, lambda h: h.write(text.encode("utf-8")), "wb")
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Path:
+    """Write ``obj`` as pretty, key-sorted JSON to ``path`` atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=indent, sort_keys=True, default=_json_default) + "\n")
+
+
+def atomic_save(path: str | os.PathLike, save: Callable[[Any], None]) -> Path:
+    """Atomically write a file produced by a library's ``save(file_object)`` function.
+
+    Example: ``atomic_save(p, lambda f: torch.save(state, f))`` or
+    ``atomic_save(p, lambda f: fig.savefig(f, format="png"))``.
+    """
+    return _atomic_write(path, save, "wb")
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars and arrays, Paths: the types results most often carry.
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
