@@ -45,4 +45,4 @@ def _import_builtin_models() -> None:
         importlib.import_module(module)
 
 
-_BUILTIN_MODULES: list[str] = []
+_BUILTIN_MODULES: list[str] = ["irstd_lib.models.lgnet"]

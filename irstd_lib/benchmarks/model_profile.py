@@ -1,0 +1,221 @@
+"""Size and speed of a registered model: parameters, FLOPs, inference latency, training throughput.
+
+``profile_model("lgnet", size=512, width=64)`` ->
+``{"params", "gflops", "gmacs", "flop_convention", "latency_ms", "train_img_per_s", "device", ...}``.
+
+- ``gflops``: one forward pass of ONE image at ``size x size``, counted by
+  ``torch.utils.flop_counter.FlopCounterMode``, which counts a multiply-add as 2 FLOPs
+  (convolutions and matrix products; element-wise ops, pooling, BatchNorm and interpolation are
+  not counted). ``gmacs = gflops / 2`` is the number most papers print as "FLOPs" (thop's MACs).
+- ``latency_ms``: median wall time of ``repeats`` forward passes of a ``batch`` after
+  ``warmup`` passes, eval mode, no grad (CUDA is synchronised around each pass).
+- ``train_img_per_s``: images per second over ``train_steps`` training steps (forward, BCE on
+  the final and auxiliary logits plus the model's own losses, backward, Adam step) on a random
+  batch of ``train_batch`` images, after one warm-up step.
+
+Any registered model with ``forward(image, descriptor=None)`` works; a random unit-norm
+descriptor (``model.descriptor_dim`` wide, default 512) is passed when ``model.uses_descriptor``.
+
+CLI: ``python -m irstd_lib.benchmarks.model_profile --model lgnet --width 16 --size 256``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["profile_model", "count_parameters", "count_flops", "main"]
+
+FLOP_CONVENTION = "torch.utils.flop_counter.FlopCounterMode: 1 multiply-add = 2 FLOPs; forward, one image"
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _inputs(model: torch.nn.Module, batch: int, size: int, device: torch.device, generator: torch.Generator):
+    channels = int(getattr(model, "in_channels", 1))
+    image = torch.rand(batch, channels, size, size, generator=generator).to(device)
+    descriptor = None
+    if getattr(model, "uses_descriptor", False):
+        dim = int(getattr(model, "descriptor_dim", 512))
+        descriptor = F.normalize(torch.randn(batch, dim, generator=generator), dim=-1).to(device)
+    return image, descriptor
+
+
+def count_flops(model: torch.nn.Module, size: int, device: str | torch.device = "cpu", seed: int = 0) -> int:
+    """FLOPs (FlopCounterMode convention) of one forward pass of one ``size x size`` image."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    generator = torch.Generator().manual_seed(seed)
+    image, descriptor = _inputs(model, 1, size, torch.device(device), generator)
+    was_training = model.training
+    model.eval()
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(image, descriptor)
+    finally:
+        model.train(was_training)
+    return int(counter.get_total_flops())
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _training_loss(out: dict, target: torch.Tensor) -> torch.Tensor:
+    loss = F.binary_cross_entropy_with_logits(out["logits"], target)
+    for aux in out.get("aux_logits", []) or []:
+        loss = loss + F.binary_cross_entropy_with_logits(aux, target)
+    for extra in (out.get("losses") or {}).values():
+        loss = loss + extra
+    return loss
+
+
+def profile_model(
+    name: str,
+    size: int = 512,
+    batch: int = 1,
+    device: str = "cpu",
+    repeats: int = 5,
+    warmup: int = 2,
+    train_batch: int = 2,
+    train_steps: int = 3,
+    train_size: int | None = None,
+    measure_training: bool = True,
+    seed: int = 0,
+    **model_kwargs: Any,
+) -> dict[str, Any]:
+    """Profile the registered model ``name`` built with ``model_kwargs`` (see the module docstring)."""
+    from irstd_lib.models.registry import build_model
+
+    torch_device = torch.device(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(name, **model_kwargs)
+    model = model.to(torch_device)
+    generator = torch.Generator().manual_seed(seed)
+
+    model.eval()
+    image, descriptor = _inputs(model, batch, size, torch_device, generator)
+    times = []
+    with torch.no_grad():
+        for i in range(warmup + repeats):
+            _sync(torch_device)
+            start = time.perf_counter()
+            model(image, descriptor)
+            _sync(torch_device)
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+
+    train_img_per_s = None
+    if measure_training:
+        train_size = train_size or size
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+        image, descriptor = _inputs(model, train_batch, train_size, torch_device, generator)
+        target = (torch.rand(train_batch, 1, train_size, train_size, generator=generator) > 0.99).float().to(torch_device)
+        elapsed = 0.0
+        for step in range(1 + train_steps):
+            _sync(torch_device)
+            start = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            _training_loss(model(image, descriptor), target).backward()
+            optimizer.step()
+            _sync(torch_device)
+            if step > 0:
+                elapsed += time.perf_counter() - start
+        train_img_per_s = train_batch * train_steps / elapsed
+        model.eval()
+
+    # Counted last: the timings above must not depend on the counter's dispatch-mode bookkeeping.
+    flops = count_flops(model, size, torch_device, seed)
+
+    return {
+        "model": name,
+        "model_kwargs": dict(model_kwargs),
+        "params": count_parameters(model),
+        "gflops": flops / 1e9,
+        "gmacs": flops / 2e9,
+        "flop_convention": FLOP_CONVENTION,
+        "size": size,
+        "batch": batch,
+        "latency_ms": 1e3 * statistics.median(times),
+        "train_img_per_s": train_img_per_s,
+        "train_batch": train_batch if measure_training else None,
+        "train_size": (train_size or size) if measure_training else None,
+        "device": str(torch_device) if torch_device.type != "cuda" else f"cuda ({torch.cuda.get_device_name(torch_device)})",
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def _parse_kwarg(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m irstd_lib.benchmarks.model_profile", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="lgnet", help="registered model name (default lgnet)")
+    parser.add_argument("--width", type=int, default=None, help="model width (passed as width=...)")
+    parser.add_argument("--size", type=int, default=512, help="square input size (default 512)")
+    parser.add_argument("--batch", type=int, default=1, help="batch for the latency measurement")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=5, help="timed forward passes (median reported)")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--train-batch", type=int, default=2)
+    parser.add_argument("--train-steps", type=int, default=3)
+    parser.add_argument("--train-size", type=int, default=None, help="input size for the training measurement (default --size)")
+    parser.add_argument("--no-train", action="store_true", help="skip the training-throughput measurement")
+    parser.add_argument("--kw", action="append", type=_parse_kwarg, default=[], metavar="KEY=VALUE",
+                        help="extra model keyword (JSON value), e.g. --kw language_fusion=false")
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write the result as JSON ('-' for stdout only)")
+    args = parser.parse_args(argv)
+
+    kwargs = dict(args.kw)
+    if args.width is not None:
+        kwargs["width"] = args.width
+    result = profile_model(
+        args.model,
+        size=args.size,
+        batch=args.batch,
+        device=args.device,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        train_batch=args.train_batch,
+        train_steps=args.train_steps,
+        train_size=args.train_size,
+        measure_training=not args.no_train,
+        **kwargs,
+    )
+    if args.json == "-":
+        print(json.dumps(result, indent=2, sort_keys=True))
+        return 0
+    train = f"{result['train_img_per_s']:.2f} img/s" if result["train_img_per_s"] is not None else "not measured"
+    print(
+        f"{args.model} {kwargs}: {result['params']:,} parameters, {result['gflops']:.2f} GFLOPs "
+        f"({result['gmacs']:.2f} GMACs) at {args.size}x{args.size}; latency {result['latency_ms']:.1f} ms "
+        f"(batch {args.batch}, {result['device']}); training {train}"
+    )
+    if args.json:
+        from irstd_lib.io import atomic_write_json
+
+        atomic_write_json(args.json, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
