@@ -1,0 +1,152 @@
+"""Command line: ``python -m irstd_lib <command> --help``.
+
+Each command parses its arguments here and calls one library function; the work lives in the
+library so that notebooks and tests call the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def command(name: str, help_text: str):
+    def decorator(func: Callable[[argparse.Namespace], int]):
+        def add_arguments(parser: argparse.ArgumentParser) -> None:
+            for args, kwargs in getattr(func, "_arguments", []):
+                parser.add_argument(*args, **kwargs)
+
+        COMMANDS[name] = (help_text, add_arguments, func)
+        return func
+
+    return decorator
+
+
+def arg(*args, **kwargs):
+    def decorator(func):
+        func._arguments = [(args, kwargs)] + list(getattr(func, "_arguments", []))
+        return func
+
+    return decorator
+
+
+def _dataset_arguments(func):
+    """The arguments every command that reads a dataset shares."""
+    for args, kwargs in reversed(
+        [
+            (("--data",), dict(required=True, type=Path, help="dataset root (images/, masks/, split lists)")),
+            (("--split",), dict(default="test", help="split to use: train, val, trainval, test or all (default: test)")),
+            (("--layout",), dict(default="auto", help="naming convention: auto, nuaa, irstd1k, nudt, plain (default: auto)")),
+            (("--split-dir",), dict(default=None, help="folder of split lists inside the root, e.g. idx_320 (default: idx_427 for SIRST, else the root)")),
+            (
+                ("--on-size-mismatch",),
+                dict(
+                    default="error",
+                    choices=["error", "resize"],
+                    help="a mask whose size differs from its image (NUAA-SIRST's Misc_111): fail (default) or resize the mask by nearest neighbour, with a warning",
+                ),
+            ),
+        ]
+    ):
+        func = arg(*args, **kwargs)(func)
+    return func
+
+
+def _open_dataset(args: argparse.Namespace):
+    from irstd_lib.data import IRSTDDataset
+
+    return IRSTDDataset(
+        args.data,
+        split=args.split,
+        layout=args.layout,
+        split_dir=args.split_dir,
+        descriptions=None,
+        on_size_mismatch=args.on_size_mismatch,
+    )
+
+
+def _print_metrics(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, sort_keys=True))
+        return
+    print(
+        f"IoU {result['IoU']:.2f}  nIoU {result['nIoU']:.2f}  Pd {result['Pd']:.2f}  "
+        f"Fa {result['Fa']:.2f}e-6  ({result['n_images']} images)"
+    )
+
+
+@command("score", "score a folder of predictions (PNG score maps or masks, .npy float maps) against a split")
+@arg("--json", action="store_true", help="print one JSON object (IoU, nIoU, Pd in percent; Fa x1e-6; n_images)")
+@arg("--threshold", type=float, default=0.5, help="score > threshold is a target pixel (PNG maps are scaled to [0, 1]; default 0.5)")
+@arg("--pred", required=True, type=Path, help="folder with one <name>.png or <name>.npy per image")
+@_dataset_arguments
+def cmd_score(args: argparse.Namespace) -> int:
+    from irstd_lib.scoring import score_prediction_folder
+
+    dataset = _open_dataset(args)
+    result = score_prediction_folder(args.pred, dataset, threshold=args.threshold, progress=not args.json)
+    _print_metrics(_public_metrics(result), args.json)
+    return 0
+
+
+@command("evaluate", "run a classical method (Top-Hat, IPI) or a trained run, and score it")
+@arg("--json", action="store_true", help="print one JSON object with the metrics")
+@arg("--save-pred", type=Path, default=None, help="write <name>.png binary predictions (and scores/<name>.npy) here")
+@arg("--method", required=True, choices=["tophat", "ipi"], help="classical method")
+@_dataset_arguments
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from irstd_lib.scoring import evaluate_classical
+
+    dataset = _open_dataset(args)
+    result = evaluate_classical(args.method, dataset, save_pred=args.save_pred, progress=not args.json)
+    _print_metrics(_public_metrics(result), args.json)
+    return 0
+
+
+@command("synth", "write the deterministic synthetic infrared dataset in the standard folder layout")
+@arg("--overwrite", action="store_true", help="replace a different synthetic dataset already in --out")
+@arg("--size", type=int, default=256, help="image side in pixels (default 256)")
+@arg("--seed", type=int, default=0, help="generator seed (default 0)")
+@arg("--n", type=int, default=200, help="number of images (default 200)")
+@arg("--out", required=True, type=Path, help="output folder")
+def cmd_synth(args: argparse.Namespace) -> int:
+    from irstd_lib.data.synthetic import write_synthetic_dataset
+
+    out = write_synthetic_dataset(args.out, n=args.n, seed=args.seed, size=args.size, overwrite=args.overwrite)
+    print(f"wrote {args.n} synthetic images to {out}")
+    return 0
+
+
+def _public_metrics(result: dict) -> dict:
+    keys = ("IoU", "nIoU", "Pd", "Fa", "n_images")
+    return {key: result[key] for key in keys}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m irstd_lib", description="irstd-lang: language-guided infrared small target detection")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, add_arguments, func) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(p)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from irstd_lib.data.errors import DatasetError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
