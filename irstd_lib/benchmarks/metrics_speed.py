@@ -1,0 +1,304 @@
+"""Speed and agreement benchmark of :mod:`irstd_lib.metrics` against BasicIRSTD's Pd/Fa loop.
+
+Run: ``python -m irstd_lib.benchmarks.metrics_speed [--n 200] [--size 512] [--seed 0] [--json]``.
+
+It generates ``n`` deterministic synthetic ``size x size`` score maps and masks (mostly low
+background scores with faint noise, a few small targets as Gaussian or flat blobs, some false
+alarms, and flat false alarms that copy the exact shape of a flat target so that their area
+equals a matched component's area, the case where BasicIRSTD's Fa is wrong), then times, on the
+same maps, side by side:
+
+- ours: ``SegmentationMetrics(0.5)`` (IoU, nIoU, Pd, Fa);
+- the reference: BasicIRSTD's way, ``skimage.measure.label(connectivity=2)`` + ``regionprops``
+  and Python loops over centroids (:func:`reference_pd_fa_update`, faithful to the toolbox's
+  ``PD_FA.update``) plus a numpy IoU/nIoU (the toolbox's ``mIoU`` in numpy);
+- ``PdFaROC`` over 20 thresholds, and over 1, and the cost ratio of 20 thresholds to one
+  threshold of ``SegmentationMetrics``.
+
+It checks that ours in ``fa_mode="basicirstd"`` agrees exactly with the reference (targets,
+matched targets, false-alarm pixels) and that ``fa_mode="correct"`` differs only by the pixels
+of same-area false alarms (the reference's own count of the pixels of its left-over regions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from irstd_lib.metrics import EPS, PdFaROC, SegmentationMetrics
+
+
+def make_scene(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """One synthetic (scores float32 HxW in [0, 1], mask bool HxW)."""
+    h = w = size
+    scores = (rng.random((h, w), dtype=np.float32) ** 6) * np.float32(0.06)  # mostly near 0; ~4% above 0.05
+    # Sparse salt noise: isolated pixels with any score.
+    n_noise = int(rng.integers(0, max(2, h * w // 4000)))
+    scores.flat[rng.integers(0, h * w, n_noise)] = rng.random(n_noise, dtype=np.float32)
+    mask = np.zeros((h, w), dtype=bool)
+    margin = 12
+    flat_shapes: list[np.ndarray] = []
+
+    def place(patch_scores: np.ndarray, patch_mask: np.ndarray | None) -> None:
+        ph, pw = patch_scores.shape
+        r = int(rng.integers(margin, h - margin - ph))
+        c = int(rng.integers(margin, w - margin - pw))
+        region = scores[r:r + ph, c:c + pw]
+        np.maximum(region, patch_scores, out=region)
+        if patch_mask is not None:
+            mask[r:r + ph, c:c + pw] |= patch_mask
+
+    def ellipse(radius_r: float, radius_c: float) -> np.ndarray:
+        rr = int(np.ceil(radius_r))
+        cc = int(np.ceil(radius_c))
+        y, x = np.mgrid[-rr:rr + 1, -cc:cc + 1]
+        return (y / radius_r) ** 2 + (x / radius_c) ** 2 <= 1.0
+
+    for _ in range(int(rng.integers(1, 5))):  # targets
+        shape = ellipse(rng.uniform(0.8, 4.0), rng.uniform(0.8, 4.0))
+        if rng.random() < 0.5:  # soft blob: prediction a bit larger or smaller than the mask
+            rr, cc = shape.shape
+            y, x = np.mgrid[:rr, :cc]
+            sigma = max(rr, cc) / rng.uniform(2.0, 4.0)
+            g = np.exp(-((y - (rr - 1) / 2) ** 2 + (x - (cc - 1) / 2) ** 2) / (2 * sigma**2))
+            patch = (g * rng.uniform(0.4, 1.0)).astype(np.float32)
+        else:  # flat: the prediction equals the mask
+            patch = np.where(shape, np.float32(rng.uniform(0.6, 1.0)), np.float32(0.0)).astype(np.float32)
+            flat_shapes.append(shape)
+        if rng.random() < 0.15:  # a missed target
+            patch = patch * np.float32(0.3)
+        place(patch, shape)
+    for _ in range(int(rng.integers(0, 4))):  # false-alarm blobs
+        shape = ellipse(rng.uniform(0.6, 3.0), rng.uniform(0.6, 3.0))
+        place(np.where(shape, np.float32(rng.uniform(0.3, 1.0)), np.float32(0.0)).astype(np.float32), None)
+    for shape in flat_shapes:  # same-area false alarms: an exact copy of a flat target's shape
+        if rng.random() < 0.5:
+            place(np.where(shape, np.float32(0.9), np.float32(0.0)).astype(np.float32), None)
+    return scores, mask
+
+
+def make_dataset(n: int, size: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    scenes = [make_scene(rng, size) for _ in range(n)]
+    return [s for s, _ in scenes], [m for _, m in scenes]
+
+
+class ReferencePdFa:
+    """BasicIRSTD's ``PD_FA`` (metrics.py), in numpy: skimage label + regionprops + Python loops.
+
+    ``update`` is the toolbox's code, with its value-based removal of matched areas; it also
+    records the pixels of the regions left over after matching (the correct Fa count)."""
+
+    def __init__(self) -> None:
+        from skimage import measure
+
+        self.measure = measure
+        self.FA = 0
+        self.PD = 0
+        self.target = 0
+        self.all_pixel = 0
+        self.correct_FA = 0
+
+    def update(self, preds: np.ndarray, labels: np.ndarray, size: tuple[int, int]) -> None:
+        measure = self.measure
+        predits = np.array(preds).astype("int64")
+        labelss = np.array(labels).astype("int64")
+
+        image = measure.label(predits, connectivity=2)
+        coord_image = measure.regionprops(image)
+        label = measure.label(labelss, connectivity=2)
+        coord_label = measure.regionprops(label)
+
+        self.target += len(coord_label)
+        image_area_total = []
+        image_area_match = []
+        distance_match = []
+
+        for K in range(len(coord_image)):
+            area_image = np.array(coord_image[K].area)
+            image_area_total.append(area_image)
+
+        for i in range(len(coord_label)):
+            centroid_label = np.array(list(coord_label[i].centroid))
+            for m in range(len(coord_image)):
+                centroid_image = np.array(list(coord_image[m].centroid))
+                distance = np.linalg.norm(centroid_image - centroid_label)
+                area_image = np.array(coord_image[m].area)
+                if distance < 3:
+                    distance_match.append(distance)
+                    image_area_match.append(area_image)
+                    del coord_image[m]
+                    break
+
+        dismatch = [x for x in image_area_total if x not in image_area_match]
+        self.FA += np.sum(dismatch)
+        self.all_pixel += size[0] * size[1]
+        self.PD += len(distance_match)
+        self.correct_FA += int(sum(int(r.area) for r in coord_image))
+
+    def get(self) -> tuple[float, float]:
+        return self.PD / self.target, float(self.FA / self.all_pixel)
+
+
+def reference_iou_update(pred: np.ndarray, mask: np.ndarray, state: dict) -> None:
+    """The toolbox's ``mIoU`` (set-level IoU) and nIoU (mean of per-image inter/(eps + union))."""
+    inter = int(np.sum(pred & mask))
+    union = int(np.sum(pred | mask))
+    state["inter"] += inter
+    state["union"] += union
+    state["niou"] += inter / (EPS + union)
+    state["n"] += 1
+
+
+def _time(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run_benchmark(n: int = 200, size: int = 512, seed: int = 0, threshold: float = 0.5, n_roc: int = 20, repeats: int = 2) -> dict:
+    """Time ours, the reference and the ROC on the same synthetic maps; check agreement."""
+    scores, masks = make_dataset(n, size, seed)
+
+    ours = SegmentationMetrics(threshold)
+
+    def run_ours() -> None:
+        ours.reset()
+        for s, m in zip(scores, masks):
+            ours.update(s, m)
+
+    ref_state: dict[str, Any] = {}
+
+    def run_reference() -> None:
+        ref = ReferencePdFa()
+        iou = {"inter": 0, "union": 0, "niou": 0.0, "n": 0}
+        for s, m in zip(scores, masks):
+            pred = s > threshold
+            ref.update(pred, m, m.shape)
+            reference_iou_update(pred, m, iou)
+        ref_state["ref"] = ref
+        ref_state["iou"] = iou
+
+    roc = PdFaROC(n_roc)
+
+    def run_roc() -> None:
+        roc.reset()
+        for s, m in zip(scores, masks):
+            roc.update(s, m)
+
+    roc1 = PdFaROC([threshold])
+
+    def run_roc1() -> None:
+        roc1.reset()
+        for s, m in zip(scores, masks):
+            roc1.update(s, m)
+
+    t_ours = _time(run_ours, repeats)
+    t_ref = _time(run_reference, repeats)
+    t_roc = _time(run_roc, repeats)
+    t_roc1 = _time(run_roc1, repeats)
+
+    legacy = SegmentationMetrics(threshold, fa_mode="basicirstd")
+    for s, m in zip(scores, masks):
+        legacy.update(s, m)
+    ours_r = ours.compute()
+    legacy_r = legacy.compute()
+    ref = ref_state["ref"]
+    iou = ref_state["iou"]
+    ref_pd, ref_fa = ref.get()
+    agree_basicirstd = (
+        legacy_r["n_targets"] == ref.target
+        and legacy_r["n_matched"] == ref.PD
+        and legacy_r["n_false_alarm_pixels"] == int(ref.FA)
+    )
+    agree_correct = (
+        ours_r["n_targets"] == ref.target
+        and ours_r["n_matched"] == ref.PD
+        and ours_r["n_false_alarm_pixels"] == ref.correct_FA
+    )
+    agree_iou = ours_r["intersection"] == iou["inter"] and ours_r["union"] == iou["union"]
+    roc_df = roc1.compute()
+    agree_roc = bool(
+        roc_df["n_matched"].iloc[0] == ours_r["n_matched"]
+        and roc_df["n_false_alarm_pixels"].iloc[0] == ours_r["n_false_alarm_pixels"]
+    )
+
+    return {
+        "n": n,
+        "size": size,
+        "seed": seed,
+        "threshold": threshold,
+        "n_roc_thresholds": n_roc,
+        "ours_images_per_s": n / t_ours,
+        "reference_images_per_s": n / t_ref,
+        "speed_ratio": t_ref / t_ours,
+        "roc_images_per_s": n / t_roc,
+        "roc1_images_per_s": n / t_roc1,
+        "roc_cost_ratio": t_roc / t_ours,
+        "roc_cost_ratio_vs_roc1": t_roc / t_roc1,
+        "roc_auc": roc.auc(),
+        "ours": {k: ours_r[k] for k in ("IoU", "nIoU", "Pd", "Fa", "n_targets", "n_matched", "n_false_alarm_pixels")},
+        "ours_basicirstd": {k: legacy_r[k] for k in ("Pd", "Fa", "n_false_alarm_pixels")},
+        "reference": {
+            "Pd": 100.0 * ref_pd,
+            "Fa": 1e6 * ref_fa,
+            "n_targets": int(ref.target),
+            "n_matched": int(ref.PD),
+            "n_false_alarm_pixels": int(ref.FA),
+            "n_false_alarm_pixels_correct": int(ref.correct_FA),
+            "IoU": 100.0 * iou["inter"] / (iou["union"] + EPS),
+            "nIoU": 100.0 * iou["niou"] / max(iou["n"], 1),
+        },
+        "same_area_quirk_pixels": int(ours_r["n_false_alarm_pixels"] - legacy_r["n_false_alarm_pixels"]),
+        "agree_basicirstd_exact": bool(agree_basicirstd),
+        "agree_correct_with_leftover_regions": bool(agree_correct),
+        "agree_iou": bool(agree_iou),
+        "agree_roc_single_threshold": agree_roc,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="number of images (default 200)")
+    parser.add_argument("--size", type=int, default=512, help="image side in pixels (default 512)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=2, help="timed passes, best kept (default 2)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    result = run_benchmark(n=args.n, size=args.size, seed=args.seed, repeats=args.repeats)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['n']} synthetic {result['size']}x{result['size']} maps, seed {result['seed']}, threshold {result['threshold']}")
+        print(f"ours SegmentationMetrics (IoU, nIoU, Pd, Fa): {result['ours_images_per_s']:8.1f} images/s")
+        print(f"reference skimage label+regionprops loop:     {result['reference_images_per_s']:8.1f} images/s")
+        print(f"speed ratio (reference time / ours):          {result['speed_ratio']:8.2f}x")
+        print(f"PdFaROC, {result['n_roc_thresholds']} thresholds:                    {result['roc_images_per_s']:8.1f} images/s")
+        print(f"ROC cost ratio (20 thresholds / ours at one): {result['roc_cost_ratio']:8.2f}x")
+        print(f"ROC cost ratio (20 thresholds / ROC at one):  {result['roc_cost_ratio_vs_roc1']:8.2f}x")
+        print(f"pixel ROC AUC: {result['roc_auc']:.4f}")
+        o, lg, rf = result["ours"], result["ours_basicirstd"], result["reference"]
+        print(f"ours correct:    Pd {o['Pd']:.4f}  Fa {o['Fa']:.4f}  IoU {o['IoU']:.4f}  nIoU {o['nIoU']:.4f}")
+        print(f"ours basicirstd: Pd {o['Pd']:.4f}  Fa {lg['Fa']:.4f}")
+        print(f"reference:       Pd {rf['Pd']:.4f}  Fa {rf['Fa']:.4f}  IoU {rf['IoU']:.4f}  nIoU {rf['nIoU']:.4f}")
+        print(f"same-area false-alarm pixels missed by the toolbox: {result['same_area_quirk_pixels']}")
+        print(f"agreement: basicirstd==reference exactly: {result['agree_basicirstd_exact']}; "
+              f"correct==reference left-over regions: {result['agree_correct_with_leftover_regions']}; "
+              f"IoU: {result['agree_iou']}; ROC(1)==ours: {result['agree_roc_single_threshold']}")
+    if not (result["agree_basicirstd_exact"] and result["agree_correct_with_leftover_regions"] and result["agree_iou"]):
+        print("DISAGREEMENT between ours and the reference", file=sys.stderr)
+    return result
+
+
+if __name__ == "__main__":
+    r = main()
+    ok = r["agree_basicirstd_exact"] and r["agree_correct_with_leftover_regions"] and r["agree_iou"]
+    sys.exit(0 if ok else 1)

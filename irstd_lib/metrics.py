@@ -1,0 +1,575 @@
+"""Metrics for infrared small target detection (IRSTD): IoU, nIoU, Pd, Fa and a Pd-Fa / pixel ROC.
+
+Definitions (the field's, as implemented by BasicIRSTD, the most used toolbox):
+
+- **IoU** (set level, percent): total intersection / total union summed over all images
+  (``100 * sum_i |P_i & G_i| / sum_i |P_i | G_i|``). An empty union (no prediction and no target
+  anywhere) gives 0, following the toolbox's ``inter / (eps + union)``.
+- **nIoU** (image level, percent): mean over images of ``|P_i & G_i| / (|P_i | G_i| + eps)`` with
+  ``eps = np.spacing(1)`` exactly as BasicIRSTD. *Choice*: an image whose mask and prediction are
+  both empty therefore scores 0 (not 1, not skipped), which is the toolbox convention.
+- **Pd** (percent) and **Fa** (x1e-6): connected components of the prediction and of the mask,
+  ``connectivity=8`` by default (``skimage.measure.label(connectivity=2)``, as the toolbox), 4
+  optional. A predicted component matches a ground-truth target when their centroids (mean
+  row/column of the component's pixels) are strictly closer than ``match_distance`` (3 pixels,
+  ``distance < 3``). Greedy matching in the toolbox order: for each target in label order (raster
+  order of its first pixel), the first not yet matched predicted component (also in label order)
+  within the distance. Each target and each predicted component is matched at most once.
+  ``Pd = matched targets / all targets``; ``Fa = pixels of unmatched predicted components / all
+  pixels`` summed over the dataset. *Choice*: with no target in the whole dataset Pd is ``NaN``
+  (undefined), not 0; an image without targets simply contributes no targets (its false alarms
+  still count in Fa).
+- ``fa_mode``: ``"correct"`` (default) counts exactly the pixels of the unmatched predicted
+  components. ``"basicirstd"`` reproduces BasicIRSTD's ``PD_FA`` quirk exactly: the toolbox keeps
+  the *areas* of matched components in a list and computes
+  ``dismatch = [x for x in all_pred_areas if x not in matched_areas]``, i.e. it removes areas by
+  *value*, so every unmatched component whose area equals the area of some matched component of
+  the same image is silently not counted. Matching (and so Pd) is identical in both modes.
+
+Inputs: score maps are compared ``scores > threshold`` (the comparison is made in the scores' own
+floating dtype, so ``float32`` maps are compared with ``float32(threshold)``); ``bool`` maps are
+used as they are. Masks that are not ``bool`` are binarised with ``mask > 0`` (the toolbox's
+``labels > 0``). Accepted shapes: ``H x W``, ``N x H x W`` or ``N x 1 x H x W``; numpy arrays or
+torch tensors (any device). Successive updates may have different image sizes; only counts are
+kept between updates (streaming).
+
+Implementation: ``scipy.ndimage.label`` on the bounding box of the foreground, centroids and areas
+from ``np.bincount`` with row/column weights, a small vectorised distance matrix per image and a
+greedy loop over targets only. :class:`PdFaROC` gets pixel TPR/FPR (and IoU/nIoU) for all
+thresholds from one histogram of the pixels above the lowest threshold, and Pd/Fa per threshold
+by re-labelling only those pixels: their 8-neighbour graph is built once per image and each
+threshold adds the pixels and edges above it, from the highest threshold down, to one vectorised
+union-find (hooking + pointer jumping) whose roots are each component's first pixel in raster
+order, so components are numbered exactly as ``ndimage.label`` numbers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = [
+    "EPS",
+    "FA_MODES",
+    "TargetMatch",
+    "Components",
+    "find_components",
+    "match_targets",
+    "per_image_metrics",
+    "SegmentationMetrics",
+    "PdFaROC",
+    "as_batch",
+]
+
+#: The toolbox's epsilon in ``inter / (eps + union)`` (``np.spacing(1)``).
+EPS = float(np.spacing(1))
+FA_MODES = ("correct", "basicirstd")
+
+_STRUCTURES = {
+    8: np.ones((3, 3), dtype=bool),
+    4: ndimage.generate_binary_structure(2, 1),
+}
+# Forward half of the neighbourhood (each undirected edge once) for the sparse graph of PdFaROC.
+_FORWARD_OFFSETS = {8: ((0, 1), (1, -1), (1, 0), (1, 1)), 4: ((0, 1), (1, 0))}
+
+
+def _check_connectivity(connectivity: int) -> int:
+    if connectivity not in _STRUCTURES:
+        raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
+    return int(connectivity)
+
+
+def _check_fa_mode(fa_mode: str) -> str:
+    if fa_mode not in FA_MODES:
+        raise ValueError(f"fa_mode must be one of {FA_MODES}, got {fa_mode!r}")
+    return fa_mode
+
+
+# ----------------------------------------------------------------------------------------------
+# Input handling
+# ----------------------------------------------------------------------------------------------
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
+        t = x.detach().cpu()
+        if str(t.dtype) in ("torch.bfloat16",):
+            t = t.float()
+        return t.numpy()
+    return np.asarray(x)
+
+
+def as_batch(x: Any) -> np.ndarray:
+    """``H x W``, ``N x H x W`` or ``N x 1 x H x W`` (numpy or torch) -> numpy ``N x H x W``."""
+    a = _to_numpy(x)
+    if a.ndim == 2:
+        return a[None]
+    if a.ndim == 3:
+        return a
+    if a.ndim == 4 and a.shape[1] == 1:
+        return a[:, 0]
+    raise ValueError(f"expected an HxW map, an NxHxW or an Nx1xHxW batch, got shape {tuple(a.shape)}")
+
+
+def _paired_batches(scores: Any, masks: Any) -> tuple[np.ndarray, np.ndarray]:
+    s = as_batch(scores)
+    m = as_batch(masks)
+    if s.shape != m.shape:
+        raise ValueError(
+            f"scores shape {tuple(_to_numpy(scores).shape)} does not match masks shape "
+            f"{tuple(_to_numpy(masks).shape)}"
+        )
+    return s, m
+
+
+def _binarize_scores(scores: np.ndarray, threshold: float) -> np.ndarray:
+    if scores.dtype == np.bool_:
+        return scores
+    if np.issubdtype(scores.dtype, np.floating):
+        return scores > np.asarray(threshold, dtype=scores.dtype)
+    return scores > threshold
+
+
+def _binarize_mask(mask: np.ndarray) -> np.ndarray:
+    return mask if mask.dtype == np.bool_ else mask > 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Components and matching
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Components:
+    """Connected components of a binary map, in ``ndimage.label`` order (raster order of the
+    first pixel). ``centroids`` is ``(n, 2)`` (row, col) in image coordinates: the mean of the
+    pixel coordinates, computed as skimage's ``regionprops(...).centroid`` is."""
+
+    areas: np.ndarray
+    centroids: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.areas.shape[0])
+
+
+_EMPTY_COMPONENTS = Components(np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.float64))
+
+
+def _components_from_labels(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> Components:
+    """Areas and centroids from the labels (1..n) of pixels at global ``rows``/``cols``."""
+    area = np.bincount(labels, minlength=n + 1)[1:]
+    sr = np.bincount(labels, weights=rows, minlength=n + 1)[1:]
+    sc = np.bincount(labels, weights=cols, minlength=n + 1)[1:]
+    # Sums of integer coordinates are exact in float64, so sum/area equals skimage's coords.mean.
+    return Components(area.astype(np.int64), np.stack([sr / area, sc / area], axis=1))
+
+
+def find_components(binary: np.ndarray, connectivity: int = 8) -> Components:
+    """Connected components of a bool ``H x W`` map (labelled inside its foreground's bounding box)."""
+    structure = _STRUCTURES[_check_connectivity(connectivity)]
+    row_any = binary.any(axis=1)
+    rows_nz = np.flatnonzero(row_any)
+    if rows_nz.size == 0:
+        return _EMPTY_COMPONENTS
+    cols_nz = np.flatnonzero(binary[rows_nz[0]:rows_nz[-1] + 1].any(axis=0))
+    r0, c0 = int(rows_nz[0]), int(cols_nz[0])
+    sub = binary[r0:rows_nz[-1] + 1, c0:cols_nz[-1] + 1]
+    lab, n = ndimage.label(sub, structure=structure)
+    idx = np.flatnonzero(sub)  # nonzero of a bool map is several times faster than of labels
+    labels = lab.ravel()[idx]
+    w = sub.shape[1]
+    rows = idx // w
+    cols = idx - rows * w
+    return _components_from_labels(labels, rows + r0, cols + c0, n)
+
+
+def _greedy_match(gt_centroids: np.ndarray, pred_centroids: np.ndarray, match_distance: float) -> np.ndarray:
+    """Index of the predicted component matched to each target (-1 if none), toolbox order."""
+    n_gt, n_pred = gt_centroids.shape[0], pred_centroids.shape[0]
+    matched = np.full(n_gt, -1, dtype=np.int64)
+    if n_gt == 0 or n_pred == 0:
+        return matched
+    dr = gt_centroids[:, None, 0] - pred_centroids[None, :, 0]
+    dc = gt_centroids[:, None, 1] - pred_centroids[None, :, 1]
+    close = np.sqrt(dr * dr + dc * dc) < match_distance
+    rows = np.flatnonzero(close.any(axis=1))
+    if rows.size == 0:
+        return matched
+    used = np.zeros(n_pred, dtype=bool)
+    for i in rows:
+        cand = np.flatnonzero(close[i] & ~used)
+        if cand.size:
+            j = cand[0]
+            used[j] = True
+            matched[i] = j
+    return matched
+
+
+@dataclass
+class TargetMatch:
+    """Result of matching one image's predicted components to its targets.
+
+    ``false_alarm_pixels`` follows ``fa_mode``; ``false_alarm_pixels_correct`` is always the true
+    count of pixels of unmatched predicted components. ``matched_pred[i]`` is the index of the
+    predicted component matched to target ``i`` (-1 if missed)."""
+
+    n_targets: int
+    n_pred_components: int
+    n_matched: int
+    false_alarm_pixels: int
+    n_false_alarm_components: int
+    false_alarm_pixels_correct: int
+    fa_mode: str
+    matched_pred: np.ndarray = field(repr=False)
+    target_areas: np.ndarray = field(repr=False)
+    pred_areas: np.ndarray = field(repr=False)
+    target_centroids: np.ndarray = field(repr=False)
+    pred_centroids: np.ndarray = field(repr=False)
+
+
+def _match_components(gt: Components, pred: Components, match_distance: float, fa_mode: str) -> TargetMatch:
+    matched_pred = _greedy_match(gt.centroids, pred.centroids, match_distance)
+    hit = matched_pred[matched_pred >= 0]
+    unmatched = np.ones(pred.n, dtype=bool)
+    unmatched[hit] = False
+    fa_correct = int(pred.areas[unmatched].sum())
+    if fa_mode == "basicirstd" and hit.size:
+        # BasicIRSTD: [x for x in all_areas if x not in matched_areas] -> removal by value.
+        fa = int(pred.areas[~np.isin(pred.areas, pred.areas[hit])].sum())
+    else:
+        fa = fa_correct
+    return TargetMatch(
+        n_targets=gt.n,
+        n_pred_components=pred.n,
+        n_matched=int(hit.size),
+        false_alarm_pixels=fa,
+        n_false_alarm_components=int(unmatched.sum()),
+        false_alarm_pixels_correct=fa_correct,
+        fa_mode=fa_mode,
+        matched_pred=matched_pred,
+        target_areas=gt.areas,
+        pred_areas=pred.areas,
+        target_centroids=gt.centroids,
+        pred_centroids=pred.centroids,
+    )
+
+
+def match_targets(
+    pred: Any,
+    mask: Any,
+    match_distance: float = 3.0,
+    connectivity: int = 8,
+    fa_mode: str = "correct",
+) -> TargetMatch:
+    """Match the connected components of a bool ``H x W`` prediction to the targets of ``mask``
+    (centroid distance strictly below ``match_distance``, greedy in label order; see the module
+    docstring). Non-bool ``pred`` is binarised with ``> 0.5``, non-bool ``mask`` with ``> 0``."""
+    _check_fa_mode(fa_mode)
+    p = _to_numpy(pred)
+    m = _to_numpy(mask)
+    if p.shape != m.shape or p.ndim != 2:
+        raise ValueError(f"pred shape {tuple(p.shape)} and mask shape {tuple(m.shape)} must be the same HxW")
+    p = _binarize_scores(p, 0.5)
+    m = _binarize_mask(m)
+    return _match_components(find_components(m, connectivity), find_components(p, connectivity), match_distance, fa_mode)
+
+
+def per_image_metrics(
+    scores: Any,
+    mask: Any,
+    threshold: float = 0.5,
+    match_distance: float = 3.0,
+    connectivity: int = 8,
+    fa_mode: str = "correct",
+) -> dict:
+    """Metrics of one image (``H x W``): intersection, union, IoU (percent, eps convention),
+    n_targets, n_matched, Pd (percent, NaN without targets), false-alarm pixels, Fa (x1e-6)."""
+    m = SegmentationMetrics(threshold, match_distance, connectivity, fa_mode)
+    s, k = _paired_batches(scores, mask)
+    if s.shape[0] != 1:
+        raise ValueError(f"per_image_metrics takes one image, got a batch of shape {tuple(s.shape)}")
+    m.update(s, k)
+    out = m.compute()
+    out["intersection"] = m.intersection
+    out["union"] = m.union
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Streaming metrics at one threshold
+# ----------------------------------------------------------------------------------------------
+
+class SegmentationMetrics:
+    """Streaming IoU, nIoU, Pd and Fa at one threshold (see the module docstring for definitions).
+
+    ``update(scores, masks)`` takes one ``H x W`` map or a batch (``N x H x W`` / ``N x 1 x H x W``),
+    numpy or torch; ``compute()`` returns a dict with ``IoU``, ``nIoU``, ``Pd`` (percent),
+    ``Fa`` (x1e-6), ``n_images``, ``n_targets`` and the raw counts (``n_matched``,
+    ``n_false_alarm_pixels``, ``n_pixels``, ``n_pred_components``, ``n_false_alarm_components``,
+    ``intersection``, ``union``) plus ``threshold``, ``fa_mode``, ``connectivity``,
+    ``match_distance``. Only counts are kept between updates.
+    """
+
+    def __init__(self, threshold: float = 0.5, match_distance: float = 3.0, connectivity: int = 8, fa_mode: str = "correct"):
+        self.threshold = float(threshold)
+        self.match_distance = float(match_distance)
+        self.connectivity = _check_connectivity(connectivity)
+        self.fa_mode = _check_fa_mode(fa_mode)
+        self.reset()
+
+    def reset(self) -> None:
+        self.n_images = 0
+        self.intersection = 0
+        self.union = 0
+        self.niou_sum = 0.0
+        self.n_targets = 0
+        self.n_matched = 0
+        self.n_pred_components = 0
+        self.n_false_alarm_components = 0
+        self.false_alarm_pixels = 0
+        self.n_pixels = 0
+
+    def update(self, scores: Any, masks: Any) -> None:
+        s, m = _paired_batches(scores, masks)
+        for i in range(s.shape[0]):
+            self._update_one(_binarize_scores(s[i], self.threshold), _binarize_mask(m[i]))
+
+    def _update_one(self, pred: np.ndarray, mask: np.ndarray) -> None:
+        inter = int(np.count_nonzero(pred & mask))
+        union = int(np.count_nonzero(pred | mask))
+        self.intersection += inter
+        self.union += union
+        self.niou_sum += inter / (union + EPS)
+        match = _match_components(
+            find_components(mask, self.connectivity),
+            find_components(pred, self.connectivity),
+            self.match_distance,
+            self.fa_mode,
+        )
+        self.n_targets += match.n_targets
+        self.n_matched += match.n_matched
+        self.n_pred_components += match.n_pred_components
+        self.n_false_alarm_components += match.n_false_alarm_components
+        self.false_alarm_pixels += match.false_alarm_pixels
+        self.n_pixels += pred.size
+        self.n_images += 1
+
+    def compute(self) -> dict:
+        nan = float("nan")
+        return {
+            "IoU": 100.0 * self.intersection / (self.union + EPS),
+            "nIoU": 100.0 * self.niou_sum / self.n_images if self.n_images else nan,
+            "Pd": 100.0 * self.n_matched / self.n_targets if self.n_targets else nan,
+            "Fa": 1e6 * self.false_alarm_pixels / self.n_pixels if self.n_pixels else nan,
+            "n_images": int(self.n_images),
+            "n_targets": int(self.n_targets),
+            "n_matched": int(self.n_matched),
+            "n_false_alarm_pixels": int(self.false_alarm_pixels),
+            "n_pixels": int(self.n_pixels),
+            "n_pred_components": int(self.n_pred_components),
+            "n_false_alarm_components": int(self.n_false_alarm_components),
+            "intersection": int(self.intersection),
+            "union": int(self.union),
+            "threshold": self.threshold,
+            "match_distance": self.match_distance,
+            "connectivity": self.connectivity,
+            "fa_mode": self.fa_mode,
+        }
+
+
+# ----------------------------------------------------------------------------------------------
+# ROC over thresholds
+# ----------------------------------------------------------------------------------------------
+
+def _union(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Add edges ``a[i] - b[i]`` to a fully compressed union-find whose roots are the smallest
+    index of their set (hook the larger root under the smaller, then pointer jumping)."""
+    while a.size:
+        ra = parent[a]
+        rb = parent[b]
+        differ = ra != rb
+        if not differ.any():
+            break
+        a, b, ra, rb = a[differ], b[differ], ra[differ], rb[differ]
+        np.minimum.at(parent, np.maximum(ra, rb), np.minimum(ra, rb))
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    return parent
+
+
+def _as_thresholds(thresholds: Sequence[float] | int) -> np.ndarray:
+    if isinstance(thresholds, (int, np.integer)) and not isinstance(thresholds, bool):
+        if thresholds < 1:
+            raise ValueError(f"number of thresholds must be >= 1, got {thresholds}")
+        return np.linspace(0.0, 1.0, int(thresholds) + 2)[1:-1]
+    t = np.unique(np.asarray(thresholds, dtype=np.float64).ravel())
+    if t.size == 0:
+        raise ValueError("thresholds is empty")
+    return t
+
+
+class PdFaROC:
+    """Pd/Fa, pixel TPR/FPR, IoU and nIoU at many thresholds, streaming.
+
+    ``thresholds``: a sequence of floats (sorted and de-duplicated) or an int ``n`` for ``n``
+    evenly spaced thresholds strictly inside (0, 1) (``linspace(0, 1, n + 2)[1:-1]``; ``n = 1``
+    gives 0.5). At each threshold ``t`` the prediction is ``scores > t`` and every number equals
+    what :class:`SegmentationMetrics` gives at that threshold (same matching, same ``fa_mode``).
+    TPR = target pixels above t / target pixels, FPR = background pixels above t / background
+    pixels (pixel level, fractions in [0, 1]).
+    """
+
+    def __init__(self, thresholds: Sequence[float] | int = 20, match_distance: float = 3.0, connectivity: int = 8, fa_mode: str = "correct"):
+        self.thresholds = _as_thresholds(thresholds)
+        self.match_distance = float(match_distance)
+        self.connectivity = _check_connectivity(connectivity)
+        self.fa_mode = _check_fa_mode(fa_mode)
+        self.reset()
+
+    def reset(self) -> None:
+        k = self.thresholds.size
+        self.n_images = 0
+        self.n_pixels = 0
+        self.n_target_pixels = 0
+        self.n_targets = 0
+        self.tp = np.zeros(k, dtype=np.int64)
+        self.fp = np.zeros(k, dtype=np.int64)
+        self.niou_sum = np.zeros(k, dtype=np.float64)
+        self.n_matched = np.zeros(k, dtype=np.int64)
+        self.false_alarm_pixels = np.zeros(k, dtype=np.int64)
+
+    def update(self, scores: Any, masks: Any) -> None:
+        s, m = _paired_batches(scores, masks)
+        for i in range(s.shape[0]):
+            self._update_one(s[i], _binarize_mask(m[i]))
+
+    def _update_one(self, scores: np.ndarray, mask: np.ndarray) -> None:
+        K = self.thresholds.size
+        h, w = scores.shape
+        if scores.dtype == np.bool_:
+            scores = scores.astype(np.float32)
+        if np.issubdtype(scores.dtype, np.floating):
+            # Compare in the scores' dtype, as SegmentationMetrics does.
+            thr = self.thresholds.astype(scores.dtype)
+        else:
+            thr = self.thresholds
+        flat_scores = scores.ravel()
+        flat_mask = mask.ravel()
+        idx = np.flatnonzero(flat_scores > thr[0])
+        sa = flat_scores[idx]
+        ma = flat_mask[idx]
+        # level[p] = number of thresholds strictly below the pixel's score: pixel > thr[j] iff level > j.
+        level = np.searchsorted(thr, sa, side="left")
+        n_pos = int(np.count_nonzero(mask))
+
+        def above_counts(levels: np.ndarray) -> np.ndarray:
+            hist = np.bincount(levels, minlength=K + 1)
+            return np.cumsum(hist[::-1])[::-1][1:]  # [j] = count(level > j)
+
+        tp = above_counts(level[ma])
+        fp = above_counts(level[~ma])
+        self.tp += tp
+        self.fp += fp
+        self.niou_sum += tp / (n_pos + fp + EPS)
+        self.n_pixels += h * w
+        self.n_target_pixels += n_pos
+        self.n_images += 1
+
+        gt = find_components(mask, self.connectivity)
+        self.n_targets += gt.n
+        if idx.size == 0:
+            return
+        rows = idx // w
+        cols = idx - rows * w
+        # Undirected neighbour graph of the pixels above the lowest threshold, built once, via a
+        # lookup image padded by one column each side and one row below (no bounds checks).
+        wp = w + 2
+        padded = rows * wp + cols + 1
+        lookup = np.full((h + 1) * wp, -1, dtype=np.int32)
+        lookup[padded] = np.arange(idx.size, dtype=np.int32)
+        ei, ej = [], []
+        for dr, dc in _FORWARD_OFFSETS[self.connectivity]:
+            q = lookup[padded + (dr * wp + dc)]
+            hit = np.flatnonzero(q >= 0)
+            ei.append(hit)
+            ej.append(q[hit])
+        ei = np.concatenate(ei)
+        ej = np.concatenate(ej)
+        # An edge exists at threshold j iff both its pixels are above it: j < min(levels).
+        edge_level = np.minimum(level[ei], level[ej])
+        order = np.argsort(edge_level, kind="stable")
+        ei, ej, edge_level = ei[order], ej[order], edge_level[order]
+        # Thresholds from the highest down: pixels and edges only get added, so one union-find
+        # (parent = smallest pixel index of the component, i.e. its first pixel in raster order)
+        # is extended incrementally.
+        parent = np.arange(idx.size)
+        rank = np.zeros(idx.size, dtype=np.int64)
+        for j in range(K - 1, -1, -1):
+            lo = np.searchsorted(edge_level, j + 1, side="left")
+            hi = np.searchsorted(edge_level, j + 1, side="right")
+            if hi > lo:
+                parent = _union(parent, ei[lo:hi], ej[lo:hi])
+            kept = np.flatnonzero(level > j)
+            if kept.size == 0:
+                continue
+            root = parent[kept]
+            roots = kept[root == kept]
+            rank[roots] = np.arange(1, roots.size + 1)
+            pred = _components_from_labels(rank[root], rows[kept], cols[kept], roots.size)
+            match = _match_components(gt, pred, self.match_distance, self.fa_mode)
+            self.n_matched[j] += match.n_matched
+            self.false_alarm_pixels[j] += match.false_alarm_pixels
+
+    def compute(self):
+        """DataFrame with one row per threshold (ascending): ``threshold``, ``Pd`` (percent, NaN
+        without targets), ``Fa`` (x1e-6), ``TPR``, ``FPR`` (pixel level, fractions), ``IoU``,
+        ``nIoU`` (percent), ``n_matched``, ``n_false_alarm_pixels``."""
+        import pandas as pd
+
+        nan = float("nan")
+        n_neg = self.n_pixels - self.n_target_pixels
+        return pd.DataFrame({
+            "threshold": self.thresholds,
+            "Pd": 100.0 * self.n_matched / self.n_targets if self.n_targets else np.full(self.thresholds.size, nan),
+            "Fa": 1e6 * self.false_alarm_pixels / self.n_pixels if self.n_pixels else np.full(self.thresholds.size, nan),
+            "TPR": self.tp / self.n_target_pixels if self.n_target_pixels else np.full(self.thresholds.size, nan),
+            "FPR": self.fp / n_neg if n_neg else np.full(self.thresholds.size, nan),
+            "IoU": 100.0 * self.tp / (self.n_target_pixels + self.fp + EPS),
+            "nIoU": 100.0 * self.niou_sum / self.n_images if self.n_images else np.full(self.thresholds.size, nan),
+            "n_matched": self.n_matched.copy(),
+            "n_false_alarm_pixels": self.false_alarm_pixels.copy(),
+        })
+
+    def auc(self) -> float:
+        """Area under the pixel-level ROC (TPR against FPR): the points of all thresholds plus the
+        endpoints (0, 0) and (1, 1), sorted by FPR (then TPR), trapezoid rule. A score map that
+        puts every target pixel above and every background pixel below all thresholds gives 1."""
+        df = self.compute()
+        fpr = np.concatenate([[0.0], df["FPR"].to_numpy(), [1.0]])
+        tpr = np.concatenate([[0.0], df["TPR"].to_numpy(), [1.0]])
+        order = np.lexsort((tpr, fpr))
+        return float(np.trapezoid(tpr[order], fpr[order]))
+
+    def pd_fa_auc(self, max_fa: float | None = None) -> float:
+        """Normalised area under Pd (as a fraction) against Fa (x1e-6) on ``[0, max_fa]``: points
+        of all thresholds plus (0, 0), sorted by Fa, trapezoid, Pd held at its last value up to
+        ``max_fa`` (default: the largest Fa observed), divided by ``max_fa``. In [0, 1]."""
+        df = self.compute()
+        fa = np.concatenate([[0.0], df["Fa"].to_numpy()])
+        pdv = np.concatenate([[0.0], df["Pd"].to_numpy() / 100.0])
+        order = np.lexsort((pdv, fa))
+        fa, pdv = fa[order], pdv[order]
+        top = float(fa[-1]) if max_fa is None else float(max_fa)
+        if top <= 0:
+            return float("nan")
+        inside = fa <= top
+        fa, pdv = fa[inside], pdv[inside]
+        if fa[-1] < top:
+            fa = np.append(fa, top)
+            pdv = np.append(pdv, pdv[-1])
+        return float(np.trapezoid(pdv, fa) / top)
