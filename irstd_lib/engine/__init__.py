@@ -1,0 +1,39 @@
+"""Training and evaluation engine: losses, optimizers and schedules, checkpoints, the trainer,
+native-size evaluation and minimal torchrun support. Model-agnostic: models are built by the
+registry, descriptors come in through a ``conditioner(batch, phase)`` hook."""
+
+from __future__ import annotations
+
+from irstd_lib.engine.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_model_weights,
+    read_checkpoint,
+    save_checkpoint,
+)
+from irstd_lib.engine.distributed import cleanup_distributed, setup_distributed
+from irstd_lib.engine.evaluate import evaluate_model, predict_scores
+from irstd_lib.engine.losses import BCEWithLogitsLoss, DeepSupervisionLoss, SoftIoULoss, bce_with_logits
+from irstd_lib.engine.optim import build_optimizer, build_scheduler
+from irstd_lib.engine.trainer import TrainConfig, Trainer, seed_everything
+
+__all__ = [
+    "BCEWithLogitsLoss",
+    "CheckpointError",
+    "DeepSupervisionLoss",
+    "SoftIoULoss",
+    "TrainConfig",
+    "Trainer",
+    "bce_with_logits",
+    "build_optimizer",
+    "build_scheduler",
+    "cleanup_distributed",
+    "evaluate_model",
+    "load_checkpoint",
+    "load_model_weights",
+    "predict_scores",
+    "read_checkpoint",
+    "save_checkpoint",
+    "seed_everything",
+    "setup_distributed",
+]

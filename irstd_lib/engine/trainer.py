@@ -1,0 +1,450 @@
+"""The training loop: seeded, resumable, checkpointed, model-agnostic.
+
+``Trainer(model, TrainConfig(...), train_data, val_data, checkpoint_dir).fit()`` trains for
+``config.epochs`` epochs and returns the final validation metrics and the per-epoch history.
+
+What it does, and the choices made where the papers are silent:
+
+- **Seeding**: ``fit`` seeds Python ``random``, numpy's global generator and torch (CPU and
+  CUDA) from ``config.seed``. The model itself is built (and initialised) by the caller, so seed
+  before building it. The DataLoader's shuffling generator is re-seeded every epoch from
+  ``SeedSequence([seed, epoch])`` and ``train_data.set_epoch(epoch)`` is called when the dataset
+  has it (:class:`~irstd_lib.data.transforms.TorchIRSTDDataset` seeds its augmentation from
+  ``(seed, epoch, index)``), so an epoch's batches do not depend on what happened before.
+- **Batches**: shuffled; the last incomplete batch is dropped (``drop_last=True``) when the
+  dataset holds more than one batch, because BatchNorm cannot train on a single sample whose
+  deepest feature map is 1x1 (tiny inputs) and because equal-size batches keep step counts
+  fixed for the scheduler.
+- **Loss**: :class:`~irstd_lib.engine.losses.DeepSupervisionLoss` (``config.loss``,
+  ``aux_weight``, ``aux_reduction``); LGNet: BCE at every decoder output, summed.
+- **Optimizer / schedule**: :func:`~irstd_lib.engine.optim.build_optimizer` and a per-step
+  :func:`~irstd_lib.engine.optim.build_scheduler`. Defaults are LGNet's (Adan, lr 1e-3,
+  wd 1e-4, 10 linear warm-up epochs, 600 epochs, batch 8); see :meth:`TrainConfig.saist_paper`
+  and :meth:`TrainConfig.basicirstd` for the others.
+- **Gradient clipping** (``grad_clip``, global L2 norm) is off by default (no paper mentions it).
+- **Mixed precision**: ``amp="bf16"`` autocasts the forward pass to bfloat16 on CUDA only (no
+  grad scaler needed for bf16); on CPU it is ignored (logged once). Losses are always float32.
+  A non-finite loss stops training with :class:`FloatingPointError` naming epoch and step.
+- **Conditioning**: ``conditioner(batch, phase)`` (``phase`` "train" or "test") returns extra
+  forward keyword arguments, e.g. ``{"descriptor": (B, D)}`` for LGNet; ``None`` -> none.
+- **Validation** every ``val_every`` epochs and always after the last epoch, with
+  :func:`~irstd_lib.engine.evaluate.evaluate_model` at native size (``eval_policy``,
+  ``val_size``, ``threshold``). ``best.pt`` is written when ``select_metric`` improves (higher
+  is better, except ``Fa``). Note: the field's habit of selecting on the *test* set is the
+  caller's decision (pass the test split as ``val_data`` only knowingly).
+- **Checkpoints**: ``last.pt`` after every epoch and ``best.pt``, both atomic. If
+  ``checkpoint_dir/last.pt`` exists, ``fit`` resumes from it: weights, optimizer, scheduler,
+  step, history, best metric and all RNG states, so a run killed after epoch k and resumed ends
+  bit-identical to an uninterrupted run on CPU. The training fields of the config must match
+  the checkpoint's (``progress``, ``num_workers``, ``device`` may differ).
+- **Distributed**: see :mod:`irstd_lib.engine.distributed`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from irstd_lib.engine.checkpoint import (
+    CheckpointError,
+    capture_rng_state,
+    load_checkpoint,
+    load_model_weights,
+    restore_rng_state,
+    save_checkpoint,
+)
+from irstd_lib.engine.distributed import barrier, get_rank, get_world_size, is_distributed
+from irstd_lib.engine.evaluate import Conditioner, evaluate_model, move_to_device
+from irstd_lib.engine.losses import LOSS_KINDS, DeepSupervisionLoss
+from irstd_lib.engine.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
+
+__all__ = ["TrainConfig", "Trainer", "seed_everything", "epoch_seed"]
+
+logger = logging.getLogger(__name__)
+
+#: Config fields that may change between a run and its resumption.
+RESUME_FREE_FIELDS = ("progress", "num_workers", "device")
+LOWER_IS_BETTER = ("Fa",)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python ``random``, numpy's global generator and torch (CPU and all CUDA devices)."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The shuffling seed of ``epoch`` (independent of every other epoch)."""
+    return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+@dataclass
+class TrainConfig:
+    """Training settings. Defaults: LGNet's paper settings (Adan 1e-3, wd 1e-4, 10 warm-up
+    epochs, 600 epochs, batch 8, BCE on every decoder output, 512x512 train and test)."""
+
+    epochs: int = 600
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "adan"
+    scheduler: str = "warmup_linear"
+    warmup_epochs: float = 10
+    min_lr: float = 0.0
+    loss: str = "bce"
+    aux_weight: float = 1.0
+    aux_reduction: str = "sum"
+    grad_clip: float | None = None
+    amp: str = "none"
+    seed: int = 0
+    num_workers: int = 0
+    val_every: int = 1
+    val_size: int | None = 512
+    eval_policy: str = "resize"
+    threshold: float = 0.5
+    train_size: int = 512  # recorded for the run record; the caller builds the TrainTransform
+    device: str = "cpu"
+    progress: bool = True
+    select_metric: str = "IoU"
+    drop_last: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form, stored in checkpoints
+
+    def __post_init__(self) -> None:
+        from irstd_lib.data.transforms import EVAL_POLICIES
+
+        checks = [
+            (self.optimizer.lower() in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
+            (self.scheduler.lower() in SCHEDULERS, f"scheduler must be one of {SCHEDULERS}"),
+            (self.loss in LOSS_KINDS, f"loss must be one of {LOSS_KINDS}"),
+            (self.amp in ("none", "bf16"), "amp must be 'none' or 'bf16'"),
+            (self.eval_policy in EVAL_POLICIES, f"eval_policy must be one of {EVAL_POLICIES}"),
+            (int(self.epochs) >= 1, "epochs must be >= 1"),
+            (int(self.batch_size) >= 1, "batch_size must be >= 1"),
+            (self.grad_clip is None or self.grad_clip > 0, "grad_clip must be None or > 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"TrainConfig: {message}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def lgnet_paper(cls, **overrides: Any) -> "TrainConfig":
+        return cls(**overrides)
+
+    @classmethod
+    def saist_paper(cls, **overrides: Any) -> "TrainConfig":
+        """Adam 1e-4, cosine decay, 400 epochs, batch 4, 1024x1024 (wd not given: 0)."""
+        base = dict(epochs=400, batch_size=4, lr=1e-4, weight_decay=0.0, optimizer="adam",
+                    scheduler="cosine", warmup_epochs=0, train_size=1024, val_size=1024,
+                    eval_policy="resize")
+        return cls(**{**base, **overrides})
+
+    @classmethod
+    def basicirstd(cls, **overrides: Any) -> "TrainConfig":
+        """BasicIRSTD-like: Adam 5e-4, 400 epochs, SoftIoU, 256 crops, pad-to-32 testing."""
+        base = dict(epochs=400, batch_size=16, lr=5e-4, weight_decay=0.0, optimizer="adam",
+                    scheduler="constant", warmup_epochs=0, loss="softiou", train_size=256,
+                    val_size=None, eval_policy="pad")
+        return cls(**{**base, **overrides})
+
+
+class Trainer:
+    """See the module docstring. ``val_data`` is an :class:`~irstd_lib.data.IRSTDDataset`
+    (samples at native size) or ``None``; ``train_data`` a torch Dataset of dict items
+    ``{"image": (1,S,S), "mask": (1,S,S), ...}``."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        train_data: torch.utils.data.Dataset,
+        val_data: Sequence[Any] | None,
+        checkpoint_dir: str | Path,
+        conditioner: Conditioner | None = None,
+        log_fn: Callable[[str], None] | None = None,
+        run_info: Mapping[str, Any] | None = None,
+        on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    ):
+        self.config = config
+        self.device = torch.device(config.device)
+        self.train_data = train_data
+        self.val_data = val_data
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.conditioner = conditioner
+        self.log_fn = log_fn
+        self.run_info = dict(run_info or {})
+        self.on_epoch_end = on_epoch_end
+        self.rank, self.world_size = get_rank(), get_world_size()
+        self.is_main = self.rank == 0
+
+        self.module = model.to(self.device)
+        if is_distributed():
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model: nn.Module = nn.parallel.DistributedDataParallel(self.module, device_ids=ids)
+        else:
+            self.model = self.module
+
+        self.loss_fn = DeepSupervisionLoss(config.loss, config.aux_weight, config.aux_reduction)
+        self.optimizer = build_optimizer(config.optimizer, self.module.parameters(), lr=config.lr,
+                                         weight_decay=config.weight_decay)
+        self.steps_per_epoch = self._steps_per_epoch()
+        self.scheduler = build_scheduler(config.scheduler, self.optimizer, config.epochs,
+                                         self.steps_per_epoch, config.warmup_epochs, config.min_lr)
+        self.epoch = 0  # completed epochs
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+        self.best_metric: float | None = None
+        self.best_epoch: int | None = None
+        self.last_metrics: dict[str, Any] = {}
+        self._amp_warned = False
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def last_path(self) -> Path:
+        return self.checkpoint_dir / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.checkpoint_dir / "best.pt"
+
+    def log(self, message: str) -> None:
+        if not self.is_main:
+            return
+        if self.log_fn is not None:
+            self.log_fn(message)
+        else:
+            logger.info(message)
+
+    def _drop_last(self) -> bool:
+        n = len(self.train_data) // self.world_size  # type: ignore[arg-type]
+        return bool(self.config.drop_last and n > self.config.batch_size)
+
+    def _steps_per_epoch(self) -> int:
+        n = math.ceil(len(self.train_data) / self.world_size)  # type: ignore[arg-type]
+        if n == 0:
+            raise ValueError("train_data is empty")
+        bs = self.config.batch_size
+        return n // bs if self._drop_last() else math.ceil(n / bs)
+
+    def _loader(self, epoch: int) -> torch.utils.data.DataLoader:
+        cfg = self.config
+        if hasattr(self.train_data, "set_epoch"):
+            self.train_data.set_epoch(epoch)  # type: ignore[attr-defined]
+        common = dict(batch_size=cfg.batch_size, num_workers=cfg.num_workers, drop_last=self._drop_last(),
+                      pin_memory=self.device.type == "cuda")
+        if is_distributed():
+            sampler = torch.utils.data.DistributedSampler(self.train_data, shuffle=True, seed=cfg.seed,
+                                                          drop_last=False)
+            sampler.set_epoch(epoch)
+            return torch.utils.data.DataLoader(self.train_data, sampler=sampler, **common)
+        generator = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
+        return torch.utils.data.DataLoader(self.train_data, shuffle=True, generator=generator, **common)
+
+    def _forward(self, batch: Mapping[str, Any], phase: str) -> Any:
+        kwargs = dict(self.conditioner(batch, phase)) if self.conditioner is not None else {}
+        kwargs = move_to_device(kwargs, self.device)
+        image = batch["image"].to(self.device, non_blocking=True)
+        if self.config.amp == "bf16":
+            if self.device.type == "cuda":
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    return self.model(image, **kwargs)
+            if not self._amp_warned:
+                self.log("amp='bf16' ignored: bf16 autocast is only used on CUDA")
+                self._amp_warned = True
+        return self.model(image, **kwargs)
+
+    def _check_resume_config(self, saved: Mapping[str, Any]) -> None:
+        saved_train = saved.get("train", {})
+        current = self.config.to_dict()
+        diffs = [
+            f"{k}: checkpoint {saved_train.get(k)!r} vs now {v!r}"
+            for k, v in current.items()
+            if k not in RESUME_FREE_FIELDS and k in saved_train and saved_train[k] != v
+        ]
+        if diffs:
+            raise CheckpointError(
+                self.last_path,
+                "cannot resume with a different training configuration (" + "; ".join(diffs[:5])
+                + "); use another checkpoint_dir or delete the checkpoint",
+            )
+
+    def _checkpoint_config(self) -> dict[str, Any]:
+        return {"train": self.config.to_dict(), "run": self.run_info}
+
+    def _save(self, path: Path) -> None:
+        save_checkpoint(path, self.module, self.optimizer, self.scheduler, epoch=self.epoch, step=self.step,
+                        best_metric=self.best_metric, config=self._checkpoint_config(),
+                        rng_state=capture_rng_state(), history=self.history,
+                        extra={"best_epoch": self.best_epoch, "last_metrics": self.last_metrics})
+
+    def _improved(self, value: float) -> bool:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False
+        if self.best_metric is None:
+            return True
+        if self.config.select_metric in LOWER_IS_BETTER:
+            return value < self.best_metric
+        return value > self.best_metric
+
+    def resume(self) -> bool:
+        """Load ``last.pt`` if it exists (called by :meth:`fit`); returns whether it did."""
+        if not self.last_path.exists():
+            return False
+        ckpt = load_checkpoint(self.last_path, self.module, self.optimizer, self.scheduler)
+        self._check_resume_config(ckpt.get("config", {}))
+        restore_rng_state(ckpt["rng_state"])
+        self.epoch = int(ckpt["epoch"])
+        self.step = int(ckpt["step"])
+        self.history = list(ckpt.get("history") or [])
+        self.best_metric = ckpt.get("best_metric")
+        extra = ckpt.get("extra") or {}
+        self.best_epoch = extra.get("best_epoch")
+        self.last_metrics = dict(extra.get("last_metrics") or {})
+        self.log(f"resumed from {self.last_path} after epoch {self.epoch} (step {self.step})")
+        return True
+
+    # ------------------------------------------------------------------ training
+    def train_one_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the training data (``epoch`` is 0-based); returns mean losses and lr."""
+        from tqdm.auto import tqdm
+
+        self.model.train()
+        loader = self._loader(epoch)
+        totals: dict[str, float] = {}
+        seen = 0
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False,
+                   disable=not (self.config.progress and self.is_main))
+        for batch in bar:
+            mask = batch["mask"].to(self.device, non_blocking=True)
+            outputs = self._forward(batch, "train")
+            loss, parts = self.loss_fn(outputs, mask)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"non-finite training loss {float(loss)} at epoch {epoch + 1}, step {self.step} "
+                    f"(parts: {parts}); lower the lr or enable grad_clip"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.config.grad_clip)
+            lr = float(self.optimizer.param_groups[0]["lr"])
+            self.optimizer.step()
+            self.scheduler.step()
+            self.step += 1
+            n = int(mask.shape[0])
+            seen += n
+            for k, v in parts.items():
+                totals[k] = totals.get(k, 0.0) + v * n
+            bar.set_postfix(loss=f"{parts['total']:.4f}", lr=f"{lr:.2e}")
+        if is_distributed():
+            keys = sorted(totals)
+            t = torch.tensor([totals[k] for k in keys] + [float(seen)], dtype=torch.float64, device=self.device)
+            torch.distributed.all_reduce(t)
+            totals = dict(zip(keys, t[:-1].tolist()))
+            seen = int(t[-1].item())
+        means = {k: v / max(seen, 1) for k, v in totals.items()}
+        out = {"train_loss": means.pop("total", float("nan")), "lr": lr, "samples": seen}
+        out.update({f"loss/{k}": v for k, v in means.items()})
+        return out
+
+    def evaluate(
+        self,
+        dataset: Sequence[Any] | None = None,
+        checkpoint: str | Path | None = None,
+        size: int | None | str = "config",
+        policy: str | None = None,
+        threshold: float | None = None,
+        progress: bool | None = None,
+    ) -> dict[str, Any]:
+        """Metrics of the current model (or of ``checkpoint``: "best", "last" or a path, whose
+        weights are loaded into the model first) on ``dataset`` (default: ``val_data``)."""
+        dataset = self.val_data if dataset is None else dataset
+        if dataset is None:
+            raise ValueError("no dataset to evaluate (val_data is None)")
+        if checkpoint is not None:
+            path = {"best": self.best_path, "last": self.last_path}.get(str(checkpoint), Path(checkpoint))
+            load_model_weights(path, self.module)
+        cfg = self.config
+        return evaluate_model(
+            self.module, dataset,
+            size=cfg.val_size if size == "config" else size,  # type: ignore[arg-type]
+            policy=policy or cfg.eval_policy, device=self.device, conditioner=self.conditioner,
+            threshold=cfg.threshold if threshold is None else threshold,
+            progress=cfg.progress if progress is None else progress, amp=cfg.amp,
+        )
+
+    def fit(self, stop_after_epoch: int | None = None, resume: bool = True) -> dict[str, Any]:
+        """Train (resuming from ``last.pt`` when ``resume`` and it exists) until ``config.epochs``
+        epochs are done, or until ``stop_after_epoch`` epochs are done (to simulate a kill).
+
+        Returns ``{"metrics": last validation metrics, "best_metric", "best_epoch",
+        "select_metric", "history", "epochs_completed", "finished", "steps", "checkpoint_dir"}``.
+        """
+        cfg = self.config
+        seed_everything(cfg.seed)
+        if resume:
+            self.resume()
+        if self.is_main:
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+
+        while self.epoch < cfg.epochs:
+            if stop_after_epoch is not None and self.epoch >= stop_after_epoch:
+                break
+            epoch = self.epoch  # 0-based index of the epoch being trained
+            started = time.perf_counter()
+            record: dict[str, Any] = {"epoch": epoch + 1}
+            record.update(self.train_one_epoch(epoch))
+            self.epoch = epoch + 1
+
+            last = self.epoch == cfg.epochs
+            validate = self.val_data is not None and (last or (cfg.val_every > 0 and self.epoch % cfg.val_every == 0))
+            improved = False
+            if validate and self.is_main:
+                metrics = self.evaluate(progress=False)
+                self.last_metrics = metrics
+                record.update({f"val_{k}": v for k, v in metrics.items()})
+                value = metrics.get(cfg.select_metric)
+                if value is None:
+                    raise KeyError(f"select_metric {cfg.select_metric!r} not among {sorted(metrics)}")
+                if self._improved(float(value)):
+                    self.best_metric, self.best_epoch, improved = float(value), self.epoch, True
+            record["time_s"] = time.perf_counter() - started
+            self.history.append(record)
+            if self.is_main:
+                if improved:
+                    self._save(self.best_path)
+                self._save(self.last_path)
+            barrier()
+            summary = ", ".join(f"{k}={v:.4g}" for k, v in record.items()
+                                if isinstance(v, float) and (k in ("train_loss", "lr") or k.startswith("val_")))
+            self.log(f"epoch {self.epoch}/{cfg.epochs}: {summary}" + (" (best)" if improved else ""))
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(dict(record))
+
+        return {
+            "metrics": dict(self.last_metrics),
+            "best_metric": self.best_metric,
+            "best_epoch": self.best_epoch,
+            "select_metric": cfg.select_metric,
+            "history": list(self.history),
+            "epochs_completed": self.epoch,
+            "finished": self.epoch >= cfg.epochs,
+            "steps": self.step,
+            "checkpoint_dir": str(self.checkpoint_dir),
+        }

@@ -1,0 +1,335 @@
+"""Engine tests (CPU, tiny): losses, schedules, optimizers, checkpoints, evaluation, exact resume."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from irstd_lib.engine import (
+    CheckpointError,
+    DeepSupervisionLoss,
+    SoftIoULoss,
+    TrainConfig,
+    Trainer,
+    build_optimizer,
+    build_scheduler,
+    evaluate_model,
+    load_checkpoint,
+    load_model_weights,
+    predict_scores,
+    save_checkpoint,
+)
+from irstd_lib.engine.checkpoint import capture_rng_state, restore_rng_state
+
+DESCRIPTOR_DIM = 16
+
+
+_METRICS_PATH = Path(__file__).resolve().parents[1] / "irstd_lib" / "metrics.py"
+_metrics_gave_up = False
+
+
+def wait_for_metrics(timeout_s: float = 120.0) -> None:
+    """irstd_lib/metrics.py may still be being written by another worker while the package is
+    assembled: poll for it once per session (never stub it), then skip."""
+    global _metrics_gave_up
+    deadline = time.monotonic() + (0.0 if _metrics_gave_up else timeout_s)
+    while not _METRICS_PATH.exists():
+        if time.monotonic() >= deadline:
+            _metrics_gave_up = True
+            pytest.skip(f"{_METRICS_PATH} not written yet")
+        time.sleep(5)
+
+
+class TinyConvNet(nn.Module):
+    """Two 3x3 convs; a side output from the first so deep supervision is exercised; optional
+    dropout so that training consumes the global torch RNG (resume must restore it)."""
+
+    uses_descriptor = False
+
+    def __init__(self, width: int = 4, dropout: float = 0.0):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, width, 3, padding=1)
+        self.drop = nn.Dropout2d(dropout)
+        self.conv2 = nn.Conv2d(width, 1, 3, padding=1)
+        self.side = nn.Conv2d(width, 1, 1)
+
+    def forward(self, image, descriptor=None):
+        h = self.drop(F.relu(self.conv1(image)))
+        return {"logits": self.conv2(h), "aux_logits": [self.side(h)], "losses": {}}
+
+
+class MaskOracle(nn.Module):
+    """Returns +-20 logits from the ground-truth mask of the sample (looked up by index, given by
+    the conditioner), padded like the image: a perfect model, to test evaluation plumbing."""
+
+    uses_descriptor = False
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, image, index=None):
+        maps = []
+        for i in index.tolist():
+            m = torch.as_tensor(self.dataset[i].mask, dtype=torch.float32)
+            h, w = image.shape[-2:]
+            m = F.pad(m, (0, w - m.shape[1], 0, h - m.shape[0]))
+            maps.append(m)
+        logits = (torch.stack(maps)[:, None] * 2 - 1) * 20
+        return {"logits": logits + 0 * self.dummy, "aux_logits": []}
+
+
+def descriptor_conditioner(batch, phase):
+    """A fixed random descriptor per sample index (its own generator: no global RNG use)."""
+    rows = [torch.randn(DESCRIPTOR_DIM, generator=torch.Generator().manual_seed(1000 + int(i)))
+            for i in batch["index"]]
+    return {"descriptor": torch.stack(rows)}
+
+
+# ------------------------------------------------------------------------------------ losses
+def test_softiou_perfect_and_empty_prediction():
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[0, 0, 2:4, 2:5] = 1  # 6 pixels
+    mask[1, 0, 6, 6] = 1  # 1 pixel
+    perfect = (mask * 2 - 1) * 50
+    assert float(SoftIoULoss()(perfect, mask)) == pytest.approx(0.0, abs=1e-6)
+    # predicting nothing: soft IoU = (0 + 1) / (7 + 1) over the batch
+    nothing = torch.full_like(mask, -50.0)
+    assert float(SoftIoULoss()(nothing, mask)) == pytest.approx(1 - 1 / 8, abs=1e-6)
+    # per sample: mean of 1/7 and 1/2
+    assert float(SoftIoULoss(per_sample=True)(nothing, mask)) == pytest.approx(1 - (1 / 7 + 1 / 2) / 2, abs=1e-6)
+
+
+def test_deep_supervision_sums_side_losses_and_model_losses():
+    target = torch.zeros(1, 1, 4, 4)
+    zeros = torch.zeros(1, 1, 4, 4)  # BCE of logit 0 is ln 2 whatever the target
+    outputs = {"logits": zeros, "aux_logits": [zeros, zeros], "losses": {"mmd": torch.tensor(0.5)}}
+    total, parts = DeepSupervisionLoss("bce", aux_weight=1.0)(outputs, target)
+    assert float(total) == pytest.approx(3 * math.log(2) + 0.5, rel=1e-6)
+    assert parts["aux"] == pytest.approx(2 * math.log(2), rel=1e-6)
+    assert parts["model/mmd"] == pytest.approx(0.5)
+    total, _ = DeepSupervisionLoss("bce", aux_weight=0.5, aux_reduction="mean")(outputs, target)
+    assert float(total) == pytest.approx(1.5 * math.log(2) + 0.5, rel=1e-6)
+    with pytest.raises(ValueError):
+        DeepSupervisionLoss("dice")
+
+
+# ------------------------------------------------------------------------------ optimizers
+def _lrs(scheduler_name, steps, **kw):
+    p = [nn.Parameter(torch.zeros(2))]
+    opt = build_optimizer("adam", p, lr=1e-3, weight_decay=0.0)
+    sched = build_scheduler(scheduler_name, opt, **kw)
+    out = []
+    for _ in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out, opt, sched
+
+
+def test_warmup_linear_schedule_values():
+    lrs, _, _ = _lrs("warmup_linear", 9, epochs=3, steps_per_epoch=3, warmup_epochs=2)
+    expected = [1e-3 * k / 6 for k in range(1, 7)] + [1e-3] * 3
+    assert lrs == pytest.approx(expected, rel=1e-9)
+
+
+def test_cosine_schedules_and_exact_resume():
+    lrs, _, _ = _lrs("cosine", 5, epochs=2, steps_per_epoch=2, min_lr=1e-4)
+    # t/T = 0, 1/4, 2/4, 3/4, 1 -> 1e-4 + 9e-4 * (1 + cos(pi t/T)) / 2
+    expected = [1e-4 + 9e-4 * (1 + math.cos(math.pi * k / 4)) / 2 for k in range(5)]
+    assert lrs == pytest.approx(expected, rel=1e-9)
+    wc, _, _ = _lrs("warmup_cosine", 6, epochs=3, steps_per_epoch=2, warmup_epochs=1)
+    # 2 warm-up steps, then t/T = 0, 1/4, 2/4, 3/4 over the remaining 4 steps (min_lr 0)
+    cos = [1e-3 * (1 + math.cos(math.pi * k / 4)) / 2 for k in range(4)]
+    assert wc == pytest.approx([5e-4, 1e-3] + cos, rel=1e-9)
+
+    # a scheduler restored from its state_dict continues exactly
+    full, _, _ = _lrs("warmup_cosine", 8, epochs=4, steps_per_epoch=2, warmup_epochs=1)
+    _, opt, sched = _lrs("warmup_cosine", 3, epochs=4, steps_per_epoch=2, warmup_epochs=1)
+    p2 = [nn.Parameter(torch.zeros(2))]
+    opt2 = build_optimizer("adam", p2, lr=1e-3, weight_decay=0.0)
+    sched2 = build_scheduler("warmup_cosine", opt2, epochs=4, steps_per_epoch=2, warmup_epochs=1)
+    opt2.load_state_dict(opt.state_dict())
+    sched2.load_state_dict(sched.state_dict())
+    rest = []
+    for _ in range(5):
+        rest.append(opt2.param_groups[0]["lr"])
+        opt2.step()
+        sched2.step()
+    assert rest == full[3:]
+
+
+def test_build_optimizer_adan_uses_timm_defaults():
+    from timm.optim import Adan
+
+    opt = build_optimizer("adan", [nn.Parameter(torch.zeros(2))], lr=1e-3, weight_decay=1e-4)
+    assert isinstance(opt, Adan)
+    group = opt.param_groups[0]
+    assert group["lr"] == 1e-3 and group["weight_decay"] == 1e-4
+    assert tuple(group["betas"]) == (0.98, 0.92, 0.99)
+    with pytest.raises(ValueError):
+        build_optimizer("lamb", [nn.Parameter(torch.zeros(2))])
+
+
+def test_few_optimizer_steps_lower_the_loss():
+    torch.manual_seed(0)
+    model = TinyConvNet()
+    image = torch.rand(4, 1, 16, 16)
+    mask = (image > 0.7).float()
+    loss_fn = DeepSupervisionLoss("bce")
+    opt = build_optimizer("adan", model.parameters(), lr=3e-2, weight_decay=1e-4)
+    with torch.no_grad():
+        first, _ = loss_fn(model(image), mask)
+    for _ in range(30):
+        loss, _ = loss_fn(model(image), mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        last, _ = loss_fn(model(image), mask)
+    assert float(last) < 0.7 * float(first)
+
+
+# ------------------------------------------------------------------------------ checkpoints
+def test_checkpoint_roundtrip_and_rng(tmp_path):
+    torch.manual_seed(0)
+    model = TinyConvNet()
+    opt = build_optimizer("adam", model.parameters(), lr=1e-3, weight_decay=0.0)
+    sched = build_scheduler("warmup_linear", opt, epochs=2, steps_per_epoch=2, warmup_epochs=1)
+    rng = capture_rng_state()
+    expected = (np.random.rand(), torch.rand(1).item(), __import__("random").random())
+    path = save_checkpoint(tmp_path / "c.pt", model, opt, sched, epoch=3, step=7, best_metric=0.5,
+                           config={"train": {"lr": 1e-3}, "path": tmp_path}, rng_state=rng,
+                           history=[{"epoch": 1, "train_loss": np.float32(0.25)}])
+    other = TinyConvNet()
+    ckpt = load_checkpoint(path, other, build_optimizer("adam", other.parameters(), lr=1e-3, weight_decay=0.0))
+    assert ckpt["epoch"] == 3 and ckpt["step"] == 7 and ckpt["best_metric"] == 0.5
+    assert ckpt["history"][0]["train_loss"] == 0.25 and ckpt["config"]["path"] == str(tmp_path)
+    for a, b in zip(model.state_dict().values(), other.state_dict().values()):
+        assert torch.equal(a, b)
+    restore_rng_state(ckpt["rng_state"])
+    assert (np.random.rand(), torch.rand(1).item(), __import__("random").random()) == expected
+
+
+def test_checkpoint_errors_name_the_file(tmp_path):
+    model = TinyConvNet()
+    path = save_checkpoint(tmp_path / "tiny.pt", model)
+    # wrong keys: a different architecture
+    lgnet_like = nn.Sequential(nn.Conv2d(1, 2, 3))
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(path, lgnet_like)
+    message = str(info.value)
+    assert str(path) in message and "missing" in message and "unexpected" in message and "conv1.weight" in message
+    # shape mismatch
+    with pytest.raises(CheckpointError, match="shape mismatch") as info:
+        load_model_weights(path, TinyConvNet(width=6))
+    assert str(path) in str(info.value)
+    # not a torch file / not a checkpoint / absent
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="junk.pt"):
+        load_checkpoint(junk, model)
+    bare = tmp_path / "bare.pt"
+    torch.save(model.state_dict(), bare)
+    with pytest.raises(CheckpointError, match="not an irstd-lang training checkpoint"):
+        load_checkpoint(bare, model)
+    load_model_weights(bare, TinyConvNet())  # a bare state_dict is fine for weights only
+    with pytest.raises(CheckpointError, match="missing.pt"):
+        load_checkpoint(tmp_path / "missing.pt", model)
+
+
+# ------------------------------------------------------------------------------ evaluation
+def test_evaluate_perfect_model_scores_100(tiny_synthetic_root):
+    wait_for_metrics()
+    from irstd_lib.data import IRSTDDataset
+
+    test = IRSTDDataset(tiny_synthetic_root, "test")
+    oracle = MaskOracle(test)
+    cond = lambda batch, phase: {"index": batch["index"]}  # noqa: E731
+    # pad to a multiple of 48: 64 -> 96, cropped back to 64 before scoring
+    metrics = evaluate_model(oracle, test, size=48, policy="pad", conditioner=cond)
+    assert metrics["IoU"] == pytest.approx(100.0)
+    assert metrics["Pd"] == pytest.approx(100.0)
+    assert metrics["Fa"] == pytest.approx(0.0)
+    assert metrics["n_images"] == len(test)
+    scores = list(predict_scores(oracle, test, size=48, policy="pad", conditioner=cond, batch_size=2))
+    assert [s.name for s, _ in scores] == list(test.names)
+    for sample, score in scores:
+        assert score.shape == sample.mask.shape and score.dtype == np.float32
+        assert np.array_equal(score > 0.5, sample.mask)
+
+
+# ------------------------------------------------------------------------------ training
+def _make_run(root, ckpt_dir, epochs=3, model_kind="lgnet", **overrides):
+    from irstd_lib.data import IRSTDDataset
+    from irstd_lib.data.transforms import TorchIRSTDDataset, TrainTransform
+    from irstd_lib.models import build_model
+
+    torch.manual_seed(123)
+    if model_kind == "lgnet":
+        model = build_model("lgnet", width=4, descriptor_dim=DESCRIPTOR_DIM, fusion_blocks=True, language_fusion=True)
+    else:
+        model = TinyConvNet(width=4, dropout=0.3)
+    config = TrainConfig(epochs=epochs, batch_size=4, lr=2e-3, weight_decay=1e-4, optimizer="adan",
+                         scheduler="warmup_linear", warmup_epochs=1, loss="bce", seed=7,
+                         val_every=1, val_size=None, eval_policy="pad", train_size=32,
+                         grad_clip=5.0, progress=False, **overrides)
+    train = TorchIRSTDDataset(IRSTDDataset(root, "trainval"), transform=TrainTransform(32), seed=7)
+    val = IRSTDDataset(root, "test")
+    return Trainer(model, config, train, val, ckpt_dir, conditioner=descriptor_conditioner)
+
+
+@pytest.mark.parametrize("model_kind", ["lgnet", "tiny_dropout"])
+def test_resumed_run_equals_uninterrupted_run(tiny_synthetic_root, tmp_path, model_kind):
+    """LGNet with descriptors (optimizer/scheduler state must be restored) and a dropout model
+    (the global RNG state must be restored too)."""
+    wait_for_metrics()
+    full = _make_run(tiny_synthetic_root, tmp_path / "full", model_kind=model_kind)
+    result_full = full.fit()
+    assert result_full["finished"] and result_full["epochs_completed"] == 3
+    assert [h["epoch"] for h in result_full["history"]] == [1, 2, 3]
+    assert (tmp_path / "full" / "last.pt").is_file() and (tmp_path / "full" / "best.pt").is_file()
+    assert result_full["steps"] == 3 * 2  # 10 training images, batch 4, last batch dropped
+
+    killed = _make_run(tiny_synthetic_root, tmp_path / "resumed", model_kind=model_kind)
+    partial = killed.fit(stop_after_epoch=1)
+    assert not partial["finished"] and partial["epochs_completed"] == 1
+
+    torch.manual_seed(999)  # whatever the process did in between must not matter
+    resumed = _make_run(tiny_synthetic_root, tmp_path / "resumed", model_kind=model_kind)
+    result_resumed = resumed.fit()
+    assert result_resumed["finished"]
+    assert result_resumed["metrics"] == result_full["metrics"]
+    assert [h["train_loss"] for h in result_resumed["history"]] == [h["train_loss"] for h in result_full["history"]]
+    full_state, resumed_state = full.module.state_dict(), resumed.module.state_dict()
+    assert full_state.keys() == resumed_state.keys()
+    for key in full_state:
+        assert torch.equal(full_state[key], resumed_state[key]), key
+    # a finished run resumed again trains nothing more
+    again = _make_run(tiny_synthetic_root, tmp_path / "resumed", model_kind=model_kind).fit()
+    assert again["steps"] == result_full["steps"] and again["metrics"] == result_full["metrics"]
+
+
+def test_resume_with_other_config_is_refused(tiny_synthetic_root, tmp_path):
+    wait_for_metrics()
+    _make_run(tiny_synthetic_root, tmp_path / "run", epochs=1).fit()
+    other = _make_run(tiny_synthetic_root, tmp_path / "run", epochs=1, min_lr=1e-5)
+    with pytest.raises(CheckpointError, match="min_lr"):
+        other.fit()
+
+
+def test_train_config_rejects_unknown_settings():
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="lamb")
+    with pytest.raises(ValueError, match="amp"):
+        TrainConfig(amp="fp8")
+    cfg = TrainConfig.saist_paper(epochs=2)
+    assert (cfg.optimizer, cfg.scheduler, cfg.lr, cfg.epochs) == ("adam", "cosine", 1e-4, 2)
