@@ -61,7 +61,7 @@ __all__ = [
     "split_names",
 ]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bumped whenever the output of the generator changes for a given seed."""
 
 BACKGROUNDS = ("sky", "clouds", "sea", "ground", "urban")
@@ -220,7 +220,10 @@ def generate_scene(seed: int | np.random.SeedSequence, size: int | tuple[int, in
         contrast = scr * max(float(local_std[row, col]), 0.004)
         amplitude = contrast / t_target  # the atmosphere attenuates the emitted contrast by t
         target_radiance += amplitude * psf
-        target_depth = np.where(psf > 0.05, np.minimum(target_depth, d_target), target_depth)
+        # Blend the depth by the PSF weight: a hard switch at some PSF level would draw a
+        # less hazy disc around every target, an easy cue that real scenes do not have.
+        weight = np.where(d_target < target_depth, psf, 0.0)
+        target_depth = target_depth * (1 - weight) + d_target * weight
         mask |= own
         targets.append(
             {
