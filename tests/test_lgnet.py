@@ -166,3 +166,18 @@ def test_profile_cli_json(capsys):
     assert {"params", "gflops", "latency_ms", "train_img_per_s"} <= set(result)
     assert result["train_img_per_s"] is None
     assert result["model_kwargs"] == {"descriptor_dim": 16, "width": 4}
+
+
+def test_output_prior_initialisation():
+    """The output block starts near the prior (p = 0.01), not at PyTorch's p ~ 0.5."""
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        prior = build_model("lgnet", width=4, language_fusion=False)(x)
+        default = build_model("lgnet", width=4, language_fusion=False, prior_probability=None)(x)
+    assert 0.002 < torch.sigmoid(prior["logits"]).mean().item() < 0.05
+    for side in prior["aux_logits"]:
+        assert torch.sigmoid(side).mean().item() < 0.05
+    assert torch.sigmoid(default["logits"]).mean().item() > 0.1
+    with pytest.raises(ValueError, match="prior_probability"):
+        build_model("lgnet", width=4, prior_probability=1.5)

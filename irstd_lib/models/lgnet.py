@@ -126,6 +126,7 @@ class LGNet(nn.Module):
         descriptor_dim: int = 512,
         fusion_blocks: bool = True,
         language_fusion: bool = True,
+        prior_probability: float | None = 0.01,
     ) -> None:
         super().__init__()
         self.width = width
@@ -164,7 +165,7 @@ class LGNet(nn.Module):
             previous = p[dec_name]
         self.skip_merges = nn.ModuleList(merges)  # in front of D4, D3, D2, D1
         self.decoders = nn.ModuleList(decoders)  # D5, D4, D3, D2, D1
-        self.output = OutputBlock([p[n].out_channels for n in ("D1", "D2", "D3", "D4", "D5", "D6")])
+        self.output = OutputBlock([p[n].out_channels for n in ("D1", "D2", "D3", "D4", "D5", "D6")], prior_probability)
 
     @property
     def uses_descriptor(self) -> bool:
@@ -209,6 +210,7 @@ def build_lgnet(
     language_fusion: bool = True,
     descriptor_dim: int = 512,
     in_channels: int = 1,
+    prior_probability: float | None = 0.01,
 ) -> LGNet:
     """Registry builder: ``build_model("lgnet", width=..., fusion_blocks=..., language_fusion=...)``."""
     return LGNet(
@@ -217,4 +219,5 @@ def build_lgnet(
         descriptor_dim=descriptor_dim,
         fusion_blocks=fusion_blocks,
         language_fusion=language_fusion,
+        prior_probability=prior_probability,
     )
