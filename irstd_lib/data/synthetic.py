@@ -19,7 +19,7 @@ Each scene is composed the way SAIST models an infrared observation, through the
   (the full width at half maximum), so areas run from 1 to about 80 pixels (clipped there), and
   the peak pixel is always in the mask. The amplitude is set by a signal-to-clutter ratio
   (SCR = target contrast after the atmosphere / standard deviation of the observed background in
-  a 15x15 window) drawn in [1.5, 6], so many targets are dim. Targets never touch (centres at
+  a 15x15 window) drawn in [3, 10]: dim but visible, as most NUAA-SIRST targets are. Targets never touch (centres at
   least 2 FWHM radii + 3 px apart) and stay 4 px inside the border, so the number of
   8-connected mask components equals the number of targets.
 - Sensor noise: Gaussian, sigma 0.003-0.015, then 8-bit quantisation. ``generate_scene``
@@ -61,7 +61,7 @@ __all__ = [
     "split_names",
 ]
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bumped whenever the output of the generator changes for a given seed."""
 
 BACKGROUNDS = ("sky", "clouds", "sea", "ground", "urban")
@@ -216,7 +216,7 @@ def generate_scene(seed: int | np.random.SeedSequence, size: int | tuple[int, in
             own = psf >= keep
         d_target = float(depth[row, col] * rng.uniform(0.6, 1.0))
         t_target = math.exp(-beta * d_target)
-        scr = float(rng.uniform(1.5, 6.0))
+        scr = float(rng.uniform(3.0, 10.0))
         contrast = scr * max(float(local_std[row, col]), 0.004)
         amplitude = contrast / t_target  # the atmosphere attenuates the emitted contrast by t
         target_radiance += amplitude * psf
