@@ -94,17 +94,77 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("evaluate", "run a classical method (Top-Hat, IPI) or a trained run, and score it")
+@command("evaluate", "run a classical method (Top-Hat, IPI) on a split, or show a trained run's test metrics")
 @arg("--json", action="store_true", help="print one JSON object with the metrics")
 @arg("--save-pred", type=Path, default=None, help="write <name>.png binary predictions (and scores/<name>.npy) here")
-@arg("--method", required=True, choices=["tophat", "ipi"], help="classical method")
-@_dataset_arguments
+@arg("--run", default=None, help="a trained run: its hash (results/runs/<hash>) or its folder")
+@arg("--method", default=None, choices=["tophat", "ipi"], help="classical method")
+@arg("--data", type=Path, default=None, help="dataset root (images/, masks/, split lists); needed with --method")
+@arg("--split", default="test", help="split to use (default: test)")
+@arg("--layout", default="auto", help="naming convention: auto, nuaa, irstd1k, nudt, plain (default: auto)")
+@arg("--split-dir", default=None, help="folder of split lists inside the root, e.g. idx_320")
+@arg("--on-size-mismatch", default="error", choices=["error", "resize"], help="a mask whose size differs from its image: fail (default) or resize it")
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if (args.method is None) == (args.run is None):
+        print("error: give exactly one of --method or --run", file=sys.stderr)
+        return 2
+    if args.run is not None:
+        from irstd_lib.experiments import find_run
+
+        record = find_run(args.run)
+        if args.json:
+            print(json.dumps(record, sort_keys=True))
+        else:
+            for key in ("test", "test_without_text", "test_with_text"):
+                if key in record:
+                    print(f"{key}: ", end="")
+                    _print_metrics(record[key], False)
+        return 0
+    if args.data is None:
+        print("error: --method needs --data ROOT", file=sys.stderr)
+        return 2
     from irstd_lib.scoring import evaluate_classical
 
     dataset = _open_dataset(args)
     result = evaluate_classical(args.method, dataset, save_pred=args.save_pred, progress=not args.json)
     _print_metrics(_public_metrics(result), args.json)
+    return 0
+
+
+@command("train", "train (or reuse) one experiment run from a JSON run config, then print its test metrics")
+@arg("--json", action="store_true", help="print the run record as one JSON object")
+@arg("--no-progress", action="store_true", help="no progress bars")
+@arg("--device", default="cpu", help="torch device (default cpu)")
+@arg("--results", type=Path, default=None, help="results folder (default: the repository's results/)")
+@arg("--data", type=Path, default=None, help="dataset root for a config whose dataset is not 'synthetic'")
+@arg("--config", required=True, type=Path, help="JSON file with RunConfig fields (see irstd_lib.experiments)")
+def cmd_train(args: argparse.Namespace) -> int:
+    from irstd_lib.experiments import RunConfig, run_experiment
+
+    config = RunConfig.from_file(args.config)
+    run = run_experiment(config, data_root=args.data, results_dir=args.results, device=args.device, progress=not args.no_progress)
+    if args.json:
+        print(json.dumps(run.record, sort_keys=True))
+    else:
+        print(f"run {run.hash}: {run.run_dir}")
+        _print_metrics(run.metrics, False)
+    return 0
+
+
+@command("reproduce", "execute every notebook of a profile through papermill and write results/<profile>/REPORT.md")
+@arg("--only", nargs="*", default=None, help="notebook names to run (default: all)")
+@arg("--results", type=Path, default=None, help="results folder (default: the repository's results/)")
+@arg("--data", type=Path, default=None, help="a real dataset folder the notebooks use instead of the profile's default")
+@arg("--profile", default="smoke", choices=["smoke", "paper"], help="smoke: 2-core CPU, synthetic data; paper: the papers' settings, GPU")
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from irstd_lib.reproduce import reproduce
+
+    report = reproduce(args.profile, data_root=args.data, only=args.only, results_dir=args.results)
+    print(f"wrote {report.report_path} ({report.seconds / 60:.1f} min)")
+    if report.failures:
+        for failure in report.failures:
+            print(f"FAILED notebook {failure.name}: {failure.error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -120,6 +180,39 @@ def cmd_synth(args: argparse.Namespace) -> int:
     out = write_synthetic_dataset(args.out, n=args.n, seed=args.seed, size=args.size, overwrite=args.overwrite)
     print(f"wrote {args.n} synthetic images to {out}")
     return 0
+
+
+def _register_external(name: str, help_text: str, add_arguments, run) -> None:
+    """A command whose options and body live in a library module (describe, profile)."""
+    COMMANDS[name] = (help_text, add_arguments, run)
+
+
+def _describe_arguments(parser):
+    from irstd_lib.text.descriptions import add_describe_arguments
+
+    add_describe_arguments(parser)
+
+
+def _describe(args):
+    from irstd_lib.text.descriptions import run_describe
+
+    return run_describe(args)
+
+
+def _profile_arguments(parser):
+    from irstd_lib.benchmarks.model_profile import add_profile_arguments
+
+    add_profile_arguments(parser)
+
+
+def _profile(args):
+    from irstd_lib.benchmarks.model_profile import run_profile
+
+    return run_profile(args)
+
+
+_register_external("describe", "write one description per image (LangIR layout) from a source: files, quadrant, semantic, scene, vlm", _describe_arguments, _describe)
+_register_external("profile", "parameters, FLOPs, latency and training throughput of a registered model", _profile_arguments, _profile)
 
 
 def _public_metrics(result: dict) -> dict:
@@ -143,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except DatasetError as exc:
+    except (DatasetError, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -167,8 +167,8 @@ def _parse_kwarg(text: str) -> tuple[str, Any]:
         return key, value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m irstd_lib.benchmarks.model_profile", description=__doc__.split("\n\n")[0])
+def add_profile_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``python -m irstd_lib profile`` (and of this module run as a script)."""
     parser.add_argument("--model", default="lgnet", help="registered model name (default lgnet)")
     parser.add_argument("--width", type=int, default=None, help="model width (passed as width=...)")
     parser.add_argument("--size", type=int, default=512, help="square input size (default 512)")
@@ -182,8 +182,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-train", action="store_true", help="skip the training-throughput measurement")
     parser.add_argument("--kw", action="append", type=_parse_kwarg, default=[], metavar="KEY=VALUE",
                         help="extra model keyword (JSON value), e.g. --kw language_fusion=false")
-    parser.add_argument("--json", default=None, metavar="PATH", help="also write the result as JSON ('-' for stdout only)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (params, gflops, latency_ms, train_img_per_s, ...) instead of a sentence")
+    parser.add_argument("--out", default=None, metavar="PATH", help="also write the result as JSON to PATH")
+    return parser
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    """Run the benchmark from parsed arguments and print its figures."""
 
     kwargs = dict(args.kw)
     if args.width is not None:
@@ -201,8 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure_training=not args.no_train,
         **kwargs,
     )
-    if args.json == "-":
-        print(json.dumps(result, indent=2, sort_keys=True))
+    if args.out:
+        from irstd_lib.io import atomic_write_json
+
+        atomic_write_json(args.out, result)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
         return 0
     train = f"{result['train_img_per_s']:.2f} img/s" if result["train_img_per_s"] is not None else "not measured"
     print(
@@ -210,11 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({result['gmacs']:.2f} GMACs) at {args.size}x{args.size}; latency {result['latency_ms']:.1f} ms "
         f"(batch {args.batch}, {result['device']}); training {train}"
     )
-    if args.json:
-        from irstd_lib.io import atomic_write_json
-
-        atomic_write_json(args.json, result)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m irstd_lib.benchmarks.model_profile", description=__doc__.split("\n\n")[0])
+    return run_profile(add_profile_arguments(parser).parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,72 @@
+"""Figures shared by the notebooks: detections on an image with zoomed insets.
+
+Colour code (the field's qualitative figures): green = a target that was detected, red = a
+target that was missed, yellow = a false alarm (a predicted component matching no target).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from irstd_lib.metrics import match_targets
+
+DETECTED, MISSED, FALSE_ALARM = "#2ca02c", "#d62728", "#ffdd00"
+
+
+def detection_marks(prediction: np.ndarray, mask: np.ndarray, **match_kwargs) -> list[dict]:
+    """One mark per target and per false alarm: ``{"row", "col", "kind", "area"}`` with kind
+    ``detected``, ``missed`` or ``false alarm`` (the metrics' matching rules)."""
+    match = match_targets(prediction, mask, **match_kwargs)
+    marks = []
+    for i, (centroid, area) in enumerate(zip(match.target_centroids, match.target_areas)):
+        kind = "detected" if match.matched_pred[i] >= 0 else "missed"
+        marks.append({"row": float(centroid[0]), "col": float(centroid[1]), "kind": kind, "area": int(area)})
+    matched = set(int(j) for j in match.matched_pred if j >= 0)
+    for j, (centroid, area) in enumerate(zip(match.pred_centroids, match.pred_areas)):
+        if j not in matched:
+            marks.append({"row": float(centroid[0]), "col": float(centroid[1]), "kind": "false alarm", "area": int(area)})
+    return marks
+
+
+_COLOURS = {"detected": DETECTED, "missed": MISSED, "false alarm": FALSE_ALARM}
+
+
+def _crop(array: np.ndarray, row: float, col: float, half: int) -> np.ndarray:
+    h, w = array.shape
+    r0 = int(np.clip(round(row) - half, 0, max(h - 2 * half, 0)))
+    c0 = int(np.clip(round(col) - half, 0, max(w - 2 * half, 0)))
+    return array[r0 : r0 + 2 * half, c0 : c0 + 2 * half]
+
+
+def detection_row(axes, image: np.ndarray, mask: np.ndarray, scores: np.ndarray, threshold: float = 0.5,
+                  title: str = "", inset_half: int = 12, max_insets: int | None = None) -> list[dict]:
+    """Draw one image on ``axes[0]`` with a box per mark, then zoomed insets (image, mask,
+    probability side by side) of the first marks on the remaining axes. Returns the marks."""
+    import matplotlib.patches as patches
+
+    prediction = scores > threshold
+    marks = detection_marks(prediction, mask)
+    ax = axes[0]
+    ax.imshow(image, cmap="gray")
+    for mark in marks:
+        size = 2 * inset_half
+        ax.add_patch(patches.Rectangle((mark["col"] - size / 2, mark["row"] - size / 2), size, size,
+                                       fill=False, edgecolor=_COLOURS[mark["kind"]], linewidth=1.2))
+    ax.set_title(title, fontsize=8)
+    ax.axis("off")
+    insets = axes[1:] if max_insets is None else axes[1 : 1 + max_insets]
+    for ax, mark in zip(insets, marks):
+        strip = np.concatenate(
+            [_crop(image, mark["row"], mark["col"], inset_half),
+             _crop(mask.astype(np.float32), mark["row"], mark["col"], inset_half),
+             _crop(scores, mark["row"], mark["col"], inset_half)], axis=1)
+        ax.imshow(strip, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        for spine in ax.spines.values():
+            spine.set_edgecolor(_COLOURS[mark["kind"]])
+            spine.set_linewidth(2.5)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{mark['kind']} ({mark['area']} px): image | mask | prob.", fontsize=7)
+    for ax in axes[1 + len(marks):]:
+        ax.axis("off")
+    return marks

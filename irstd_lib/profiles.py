@@ -1,0 +1,88 @@
+"""Profiles: one parameter that scales every notebook.
+
+- ``smoke`` (default): a 2-core CPU in minutes. The embedded synthetic dataset (120 scenes of
+  128x128, written once to the cache folder), the small LGNet (``width=8``, about 0.07 M
+  parameters), a tiny randomly initialised CLIP, a few epochs. It proves the pipeline end to end;
+  its numbers are not the papers' and no table pretends they are.
+- ``paper``: the papers' settings for a GPU: 512x512 inputs, 600 epochs of Adan (lr 1e-3,
+  weight decay 1e-4, 10 warm-up epochs, batch 8), the full-width LGNet (about 4 M parameters),
+  CLIP ViT-B-16 loaded from a local checkpoint the user names (``clip_checkpoint``), and a real
+  dataset folder (``data_root``).
+
+Notebooks call :func:`get_profile` and build their run configs from it, so changing a setting
+here changes every table consistently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    dataset: str
+    synthetic: dict
+    lgnet_width: int
+    clip: str
+    train: dict
+    train_size: int
+    eval_size: int | None
+    seed: int = 0
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        dataset="synthetic",
+        synthetic={"n": 120, "seed": 0, "size": 128},
+        lgnet_width=8,
+        clip="tiny",
+        train={
+            "epochs": 20,
+            "batch_size": 8,
+            "optimizer": "adan",
+            "lr": 5e-3,
+            "weight_decay": 1e-4,
+            "scheduler": "warmup_linear",
+            "warmup_epochs": 1,
+            "val_every": 4,
+            "val_size": 128,
+            "eval_policy": "resize",
+        },
+        train_size=64,
+        eval_size=128,
+        notes="CPU, synthetic data, tiny widths, random CLIP: proves the pipeline; numbers are not the papers'.",
+    ),
+    "paper": Profile(
+        name="paper",
+        dataset="NUAA-SIRST",
+        synthetic={"n": 1000, "seed": 0, "size": 512},
+        lgnet_width=64,
+        clip="ViT-B-16",
+        train={
+            "epochs": 600,
+            "batch_size": 8,
+            "optimizer": "adan",
+            "lr": 1e-3,
+            "weight_decay": 1e-4,
+            "scheduler": "warmup_linear",
+            "warmup_epochs": 10,
+            "val_every": 10,
+            "val_size": 512,
+            "eval_policy": "resize",
+        },
+        train_size=512,
+        eval_size=512,
+        notes="GPU; LGNet's settings (paper_settings.md); needs data_root and clip_checkpoint.",
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}") from None

@@ -1,0 +1,193 @@
+"""``python -m irstd_lib reproduce``: execute every notebook through papermill and write REPORT.md.
+
+Each notebook in :data:`NOTEBOOKS` is executed with the profile's parameters injected into its
+``parameters`` cell; its executed copy lands in ``results/<profile>/notebooks/``. A failing
+notebook does not stop the others: the run goes on, and at the end the report names every
+failure with its error, and the command exits non-zero. Finished training runs are reused
+(see :mod:`irstd_lib.experiments`), so a second ``reproduce`` only re-renders tables and figures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from irstd_lib.io import atomic_write_text
+from irstd_lib.results import profile_dir
+
+KERNEL_NAME = "irstd-lang"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+# Order matters only for the report; the teaching notebooks come last.
+NOTEBOOKS: list[str] = [
+    "lgnet_table2_language_availability",
+    "lgnet_table6_components",
+    "lgnet_description_sources",
+    "lgnet_table1_word_counts",
+    "lgnet_figure7_qualitative",
+    "saist_table1_classical",
+    "tour_of_irstd_data",
+    "metrics_explained",
+]
+
+PROFILES = ("smoke", "paper")
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    ok: bool
+    seconds: float
+    error: str = ""
+    output: Path | None = None
+
+
+@dataclass
+class ReproduceReport:
+    profile: str
+    results: list[NotebookResult] = field(default_factory=list)
+    seconds: float = 0.0
+    report_path: Path | None = None
+
+    @property
+    def failures(self) -> list[NotebookResult]:
+        return [r for r in self.results if not r.ok]
+
+
+def ensure_kernel(name: str = KERNEL_NAME) -> str:
+    """Register this interpreter as a Jupyter kernel inside its own environment (``--sys-prefix``,
+    never the user's home) so papermill runs notebooks with the same packages as the caller."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        spec = manager.get_kernel_spec(name)
+        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+            return name
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=name, display_name=f"Python ({name})", prefix=sys.prefix)
+    return name
+
+
+def execute_notebook(
+    source: Path,
+    output: Path,
+    parameters: dict,
+    kernel_name: str | None = None,
+    cwd: Path | None = None,
+    timeout: int | None = None,
+) -> Path:
+    """Execute ``source`` with papermill, writing the executed copy to ``output`` atomically."""
+    import papermill
+
+    kernel_name = kernel_name or ensure_kernel()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".ipynb", dir=output.parent)
+    os.close(fd)
+    try:
+        papermill.execute_notebook(
+            str(source),
+            tmp,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            cwd=str(cwd or source.parent),
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
+    except BaseException:
+        # Keep the partly executed copy beside the target for debugging, never in its place.
+        shutil.move(tmp, output.with_suffix(".failed.ipynb"))
+        raise
+    os.replace(tmp, output)
+    return output
+
+
+def reproduce(
+    profile: str = "smoke",
+    data_root: str | None = None,
+    only: list[str] | None = None,
+    results_dir: str | os.PathLike | None = None,
+    notebook_dir: Path | None = None,
+    extra_parameters: dict | None = None,
+    progress: bool = True,
+) -> ReproduceReport:
+    """Execute the notebooks of ``profile`` and write ``results/<profile>/REPORT.md``."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    notebook_dir = Path(notebook_dir or NOTEBOOK_DIR)
+    names = list(only) if only else list(NOTEBOOKS)
+    unknown = [n for n in names if not (notebook_dir / f"{n}.ipynb").is_file()]
+    if unknown:
+        raise FileNotFoundError(f"no notebook named {', '.join(unknown)} in {notebook_dir}")
+    out_dir = profile_dir(profile, results_dir)
+    kernel = ensure_kernel()
+    report = ReproduceReport(profile=profile)
+    start = time.perf_counter()
+    bar = tqdm(names, desc=f"reproduce {profile}", unit="notebook", disable=not progress)
+    for name in bar:
+        bar.set_postfix_str(name)
+        parameters: dict = {"profile": profile}
+        if results_dir:
+            parameters["results_dir"] = str(Path(results_dir).resolve())
+        if data_root:
+            parameters["data_root"] = str(data_root)
+        parameters.update(extra_parameters or {})
+        t0 = time.perf_counter()
+        target = out_dir / "notebooks" / f"{name}.ipynb"
+        try:
+            execute_notebook(notebook_dir / f"{name}.ipynb", target, parameters, kernel_name=kernel)
+            report.results.append(NotebookResult(name, True, time.perf_counter() - t0, output=target))
+        except Exception as exc:  # noqa: BLE001 - one failing notebook must not stop the others
+            message = _short_error(exc)
+            report.results.append(NotebookResult(name, False, time.perf_counter() - t0, error=message))
+            tqdm.write(f"FAILED {name}: {message}", file=sys.stderr)
+    report.seconds = time.perf_counter() - start
+    report.report_path = write_report(report, out_dir)
+    return report
+
+
+def _short_error(exc: BaseException) -> str:
+    # papermill's PapermillExecutionError carries the notebook's own exception name and value.
+    ename = getattr(exc, "ename", None)
+    evalue = getattr(exc, "evalue", None)
+    if ename:
+        return f"{ename}: {evalue}"
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def write_report(report: ReproduceReport, out_dir: Path) -> Path:
+    """REPORT.md: every table (inlined) and figure of the profile, and the notebooks' status."""
+    lines = [f"# Reproduction report: profile `{report.profile}`", ""]
+    lines.append(
+        "Generated by `python -m irstd_lib reproduce --profile "
+        f"{report.profile}`. Columns marked `(paper)` are the papers' reported values; every other "
+        "number was measured by this package in this run (or a reused run record)."
+    )
+    lines += ["", "## Notebooks", "", "| notebook | status | seconds |", "|---|---|---|"]
+    for r in report.results:
+        status = "ok" if r.ok else f"FAILED: {r.error}".replace("|", "\\|").replace("\n", " ")
+        link = f"[{r.name}](notebooks/{r.name}.ipynb)" if r.ok else r.name
+        lines.append(f"| {link} | {status} | {r.seconds:.0f} |")
+    lines += ["", f"Total: {report.seconds / 60:.1f} minutes.", ""]
+    tables = sorted((out_dir / "tables").glob("*.md"))
+    if tables:
+        lines += ["## Tables", ""]
+        for table in tables:
+            lines += [f"### {table.stem}", "", f"[CSV](tables/{table.stem}.csv)", "", table.read_text(encoding="utf-8").strip(), ""]
+    figures = sorted((out_dir / "figures").glob("*.png"))
+    if figures:
+        lines += ["## Figures", ""]
+        for figure in figures:
+            lines += [f"### {figure.stem}", "", f"![{figure.stem}](figures/{figure.name})", ""]
+    return atomic_write_text(out_dir / "REPORT.md", "\n".join(lines) + "\n")
