@@ -1,0 +1,105 @@
+"""The command line, run in-process through ``irstd_lib.__main__.main``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from irstd_lib.__main__ import build_parser, main
+from irstd_lib.data import IRSTDDataset
+from irstd_lib.predictions import write_prediction_npy, write_prediction_png
+
+
+def test_every_command_has_help(capsys):
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert {"score", "evaluate", "train", "reproduce", "synth", "describe", "profile"} <= set(commands)
+    for name in commands:
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage:" in capsys.readouterr().out
+
+
+def _perfect_predictions(root, out, as_npy_for=()):
+    ds = IRSTDDataset(root, "test", descriptions=None)
+    for i, name in enumerate(ds.names):
+        mask = ds[i].mask
+        if name in as_npy_for:
+            write_prediction_npy(out / f"{name}.npy", mask.astype(np.float32) * 0.9)
+        else:
+            write_prediction_png(out / f"{name}.png", mask)
+    return ds
+
+
+def test_score_perfect_predictions_png_and_npy_as_json(tiny_synthetic_root, tmp_path, capsys):
+    ds = _perfect_predictions(tiny_synthetic_root, tmp_path)
+    first = ds.names[0]
+    (tmp_path / f"{first}.png").unlink()
+    write_prediction_npy(tmp_path / f"{first}.npy", ds[0].mask.astype(np.float32) * 0.9)
+    assert main(["score", "--pred", str(tmp_path), "--data", str(tiny_synthetic_root), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"IoU", "nIoU", "Pd", "Fa", "n_images"}
+    assert result["IoU"] == pytest.approx(100.0) and result["Pd"] == 100.0 and result["Fa"] == 0.0
+    assert result["n_images"] == len(ds)
+
+
+def test_score_names_the_missing_prediction(tiny_synthetic_root, tmp_path, capsys):
+    ds = _perfect_predictions(tiny_synthetic_root, tmp_path)
+    missing = ds.names[-1]
+    (tmp_path / f"{missing}.png").unlink()
+    assert main(["score", "--pred", str(tmp_path), "--data", str(tiny_synthetic_root)]) == 2
+    err = capsys.readouterr().err
+    assert missing in err
+
+
+def test_score_names_a_prediction_of_the_wrong_size(tiny_synthetic_root, tmp_path, capsys):
+    ds = _perfect_predictions(tiny_synthetic_root, tmp_path)
+    wrong = ds.names[0]
+    write_prediction_png(tmp_path / f"{wrong}.png", np.zeros((10, 12), bool))
+    assert main(["score", "--pred", str(tmp_path), "--data", str(tiny_synthetic_root)]) == 2
+    err = capsys.readouterr().err
+    assert f"{wrong}.png" in err and "12x10" in err
+
+
+def test_score_names_a_missing_prediction_folder(tiny_synthetic_root, tmp_path, capsys):
+    assert main(["score", "--pred", str(tmp_path / "nope"), "--data", str(tiny_synthetic_root)]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_evaluate_tophat_and_score_its_saved_predictions(tiny_synthetic_root, tmp_path, capsys):
+    out = tmp_path / "pred"
+    assert main(["evaluate", "--method", "tophat", "--data", str(tiny_synthetic_root), "--save-pred", str(out), "--json"]) == 0
+    direct = json.loads(capsys.readouterr().out)
+    assert 0 <= direct["IoU"] <= 100 and direct["n_images"] == len(IRSTDDataset(tiny_synthetic_root, "test"))
+    assert (out / "scores").is_dir()
+    assert main(["score", "--pred", str(out), "--data", str(tiny_synthetic_root), "--json"]) == 0
+    rescored = json.loads(capsys.readouterr().out)
+    assert rescored == pytest.approx(direct)
+
+
+def test_evaluate_needs_exactly_one_of_method_and_run(tiny_synthetic_root, capsys):
+    assert main(["evaluate", "--data", str(tiny_synthetic_root)]) == 2
+    assert "exactly one" in capsys.readouterr().err
+
+
+def test_evaluate_unknown_run_is_a_clear_error(tmp_path, capsys):
+    assert main(["evaluate", "--run", str(tmp_path / "abc123")]) == 2
+    assert "no finished run" in capsys.readouterr().err
+
+
+def test_synth_writes_and_refuses_to_clobber(tmp_path, capsys):
+    out = tmp_path / "syn"
+    assert main(["synth", "--out", str(out), "--n", "4", "--size", "32"]) == 0
+    assert len(list((out / "images").glob("*.png"))) == 4
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("x")
+    assert main(["synth", "--out", str(tmp_path / "other"), "--n", "4", "--size", "32"]) == 2
+    assert "not empty" in capsys.readouterr().err
+
+
+def test_bad_dataset_is_named(tmp_path, capsys):
+    assert main(["evaluate", "--method", "tophat", "--data", str(tmp_path / "missing")]) == 2
+    assert "missing" in capsys.readouterr().err

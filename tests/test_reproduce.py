@@ -1,0 +1,78 @@
+"""The reproduction pipeline: papermill with injected parameters, and a failing notebook that does
+not stop the others."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from irstd_lib import reproduce as reproduce_module
+from irstd_lib.reproduce import NOTEBOOK_DIR, NOTEBOOKS, reproduce
+
+pytestmark = pytest.mark.slow
+
+
+def _notebook(path: Path, body: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('profile = "smoke"\nresults_dir = None')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
+def test_every_listed_notebook_exists_with_a_parameters_cell():
+    for name in NOTEBOOKS:
+        nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, name
+        assert 'profile = "smoke"' in tagged[0].source
+
+
+def test_real_notebook_with_injected_parameters(tmp_path, monkeypatch):
+    """The word-count notebook, executed by papermill with an injected results folder."""
+    monkeypatch.setenv("IRSTD_CACHE", str(tmp_path / "cache"))
+    report = reproduce("smoke", only=["lgnet_table1_word_counts"], results_dir=tmp_path / "results", progress=False)
+    assert not report.failures, report.failures
+    table = pd.read_csv(tmp_path / "results" / "smoke" / "tables" / "lgnet_table1_word_counts.csv")
+    assert {"Left", "Right", "Center", "Lower", "Upper"} <= set(table.columns)
+    ours = table[table["counts"] == "ours"]
+    assert len(ours) >= 2 and (ours[["Left", "Right", "Upper", "Lower"]].sum(axis=1) > 0).all()
+    assert table["counts"].str.startswith("LangIR reported").any()
+    executed = nbformat.read(tmp_path / "results" / "smoke" / "notebooks" / "lgnet_table1_word_counts.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and str(tmp_path / "results") in injected[0].source
+    assert (tmp_path / "results" / "smoke" / "REPORT.md").read_text().count("lgnet_table1_word_counts") >= 2
+
+
+def test_a_broken_notebook_fails_by_name_while_the_others_are_written(tmp_path, monkeypatch, capsys):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    writes_table = (
+        "import pandas as pd\n"
+        "from irstd_lib.results import save_table\n"
+        "save_table(pd.DataFrame({'x': [1]}), NAME, profile, results_dir)"
+    )
+    _notebook(notebooks / "good_a.ipynb", writes_table.replace("NAME", "'good_a'"))
+    _notebook(notebooks / "broken.ipynb", "raise RuntimeError('broken on purpose')")
+    _notebook(notebooks / "good_b.ipynb", writes_table.replace("NAME", "'good_b'"))
+    monkeypatch.setattr(reproduce_module, "NOTEBOOKS", ["good_a", "broken", "good_b"])
+    results = tmp_path / "results"
+    report = reproduce("smoke", results_dir=results, notebook_dir=notebooks, progress=False)
+    assert [f.name for f in report.failures] == ["broken"]
+    assert "broken on purpose" in report.failures[0].error
+    for name in ("good_a", "good_b"):
+        assert (results / "smoke" / "tables" / f"{name}.csv").is_file()
+    text = (results / "smoke" / "REPORT.md").read_text()
+    assert "broken" in text and "FAILED" in text and "good_b" in text
+
+    # The command line exits non-zero and names the failing notebook.
+    from irstd_lib.__main__ import main
+
+    monkeypatch.setattr(reproduce_module, "NOTEBOOK_DIR", notebooks)
+    assert main(["reproduce", "--profile", "smoke", "--results", str(results)]) == 1
+    assert "broken" in capsys.readouterr().err
