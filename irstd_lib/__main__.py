@@ -35,11 +35,13 @@ def arg(*args, **kwargs):
     return decorator
 
 
-def _dataset_arguments(func):
+def _dataset_arguments(func=None, *, data_required: bool = True):
     """The arguments every command that reads a dataset shares."""
+    if func is None:
+        return lambda f: _dataset_arguments(f, data_required=data_required)
     for args, kwargs in reversed(
         [
-            (("--data",), dict(required=True, type=Path, help="dataset root (images/, masks/, split lists)")),
+            (("--data",), dict(required=data_required, type=Path, default=None, help="dataset root (images/, masks/, split lists)")),
             (("--split",), dict(default="test", help="split to use: train, val, trainval, test or all (default: test)")),
             (("--layout",), dict(default="auto", help="naming convention: auto, nuaa, irstd1k, nudt, plain (default: auto)")),
             (("--split-dir",), dict(default=None, help="folder of split lists inside the root, e.g. idx_320 (default: idx_427 for SIRST, else the root)")),
@@ -98,12 +100,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 @arg("--json", action="store_true", help="print one JSON object with the metrics")
 @arg("--save-pred", type=Path, default=None, help="write <name>.png binary predictions (and scores/<name>.npy) here")
 @arg("--run", default=None, help="a trained run: its hash (results/runs/<hash>) or its folder")
-@arg("--method", default=None, choices=["tophat", "ipi"], help="classical method")
-@arg("--data", type=Path, default=None, help="dataset root (images/, masks/, split lists); needed with --method")
-@arg("--split", default="test", help="split to use (default: test)")
-@arg("--layout", default="auto", help="naming convention: auto, nuaa, irstd1k, nudt, plain (default: auto)")
-@arg("--split-dir", default=None, help="folder of split lists inside the root, e.g. idx_320")
-@arg("--on-size-mismatch", default="error", choices=["error", "resize"], help="a mask whose size differs from its image: fail (default) or resize it")
+@arg("--method", default=None, choices=["tophat", "ipi"], help="classical method (needs --data)")
+@_dataset_arguments(data_required=False)
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if (args.method is None) == (args.run is None):
         print("error: give exactly one of --method or --run", file=sys.stderr)
