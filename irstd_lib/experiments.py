@@ -455,9 +455,8 @@ def _write_preview(path: Path, model, dataset, train_cfg, device: str, condition
     from irstd_lib.engine import predict_scores
     from irstd_lib.io import atomic_write_bytes
 
-    subset = _Subset(dataset, list(range(min(n, len(dataset)))))
-    pairs = list(predict_scores(model, subset, size=train_cfg.val_size, policy=train_cfg.eval_policy,
-                                device=device, conditioner=conditioner))
+    pairs = list(predict_scores(model, dataset, size=train_cfg.val_size, policy=train_cfg.eval_policy,
+                                device=device, conditioner=conditioner, indices=range(min(n, len(dataset)))))
     fig, axes = plt.subplots(3, len(pairs), figsize=(2.2 * len(pairs), 6.6), squeeze=False)
     for col, (sample, scores) in enumerate(pairs):
         for row, (image, title) in enumerate(((sample.image, sample.name), (sample.mask, "mask"), (scores, "probability"))):
@@ -470,20 +469,6 @@ def _write_preview(path: Path, model, dataset, train_cfg, device: str, condition
     fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
-
-
-class _Subset:
-    """The first images of an IRSTDDataset, with the same interface (names, len, [i])."""
-
-    def __init__(self, dataset, indices: list[int]) -> None:
-        self.dataset, self.indices = dataset, indices
-        self.names = [dataset.names[i] for i in indices]
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int):
-        return self.dataset[self.indices[i]]
 
 
 def find_run(run: str | os.PathLike, results_dir: str | os.PathLike | None = None) -> dict:
