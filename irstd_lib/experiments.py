@@ -47,6 +47,12 @@ DESCRIPTION_SOURCES = ("files", "quadrant", "semantic")
 RUN_FORMAT_VERSION = 2
 
 
+def _reject_unknown_keys(values: dict, dataclass_type: type, what: str) -> None:
+    unknown = sorted(set(values) - {f.name for f in fields(dataclass_type)})
+    if unknown:
+        raise ValueError(f"unknown {what}: {', '.join(unknown)}")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines one trained model. See the module docstring."""
@@ -83,10 +89,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown run config keys: {', '.join(unknown)}")
+        _reject_unknown_keys(data, cls, "run config keys")
         return cls(**data)
 
     @classmethod
@@ -264,10 +267,7 @@ def train_config_for(config: RunConfig, device: str, progress: bool):
 
     values = {"seed": config.seed, "train_size": config.train_size, "device": device, "progress": progress}
     values.update(config.train)
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown training settings in run config: {', '.join(unknown)}")
+    _reject_unknown_keys(values, TrainConfig, "training settings in run config")
     return TrainConfig(**values)
 
 
