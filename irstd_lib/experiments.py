@@ -198,15 +198,24 @@ def descriptions_for(config: RunConfig, root: Path, datasets: list, progress: bo
     at test time the ``train`` mode never uses them).
     """
     if config.descriptions == "files":
-        return {s: t for ds in datasets for s, t in zip(ds.names, (ds[i].description for i in range(len(ds))))}
-    from irstd_lib.text.descriptions import describe_dataset, load_descriptions
+        from irstd_lib.data import read_description
 
+        # The description files themselves: no image needs decoding to read them.
+        return {name: read_description(path) for ds in datasets for name, path in zip(ds.names, ds.description_paths)}
     texts: dict[str, str] = {}
     for ds in datasets:
-        out = cache_dir("descriptions", config.descriptions, dataset_fingerprint(ds))
-        describe_dataset(ds, config.descriptions, out_dir=out, progress=progress)
-        texts.update(load_descriptions(out, names=ds.names))
+        texts.update(generated_descriptions(ds, config.descriptions, progress))
     return texts
+
+
+def generated_descriptions(dataset, source: str, progress: bool = False) -> dict[str, str]:
+    """``name -> description`` from a generating source (``quadrant``, ``semantic``...), written
+    once into the cache folder keyed by the split's fingerprint and read back afterwards."""
+    from irstd_lib.text.descriptions import describe_dataset, load_descriptions
+
+    out = cache_dir("descriptions", source, dataset_fingerprint(dataset))
+    describe_dataset(dataset, source, out_dir=out, progress=progress)
+    return load_descriptions(out, names=dataset.names)
 
 
 def build_clip_encoder(config: RunConfig, device: str = "cpu"):

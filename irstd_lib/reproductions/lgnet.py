@@ -222,19 +222,15 @@ def training_curves_figure(table: pd.DataFrame, results_dir=None):
 def _description_sets(profile: str, data_root) -> dict[str, dict[str, str]]:
     """Our description sets for the train and test splits: the dataset's files when it has
     them, and the ``semantic`` source generated from the masks."""
-    from irstd_lib.experiments import _open_split, resolve_data_root
-    from irstd_lib.text.descriptions import describe_dataset, load_descriptions
-    from irstd_lib.experiments import dataset_fingerprint
-    from irstd_lib.paths import cache_dir
+    from irstd_lib.experiments import _open_split, generated_descriptions, resolve_data_root
+    from irstd_lib.text.descriptions import load_descriptions
 
+    config = lgnet_config(profile, data_root=data_root, descriptions="semantic")
+    root = resolve_data_root(config, data_root)
     sets: dict[str, dict[str, str]] = {}
     for split_label, split in (("train", "trainval"), ("test", "test")):
-        config = lgnet_config(profile, data_root=data_root, descriptions="semantic")
-        root = resolve_data_root(config, data_root)
         ds = _open_split(config, root, split, with_files=False)
-        out = cache_dir("descriptions", "semantic", dataset_fingerprint(ds))
-        describe_dataset(ds, "semantic", out_dir=out, progress=False)
-        sets[f"semantic, {split_label}"] = load_descriptions(out, names=ds.names)
+        sets[f"semantic, {split_label}"] = generated_descriptions(ds, "semantic")
         if (root / "descriptions").is_dir():
             sets[f"files, {split_label}"] = load_descriptions(root / "descriptions", names=ds.names)
     return sets
