@@ -157,11 +157,16 @@ class RunResult:
 
 
 def synthetic_root(spec: dict) -> Path:
-    """The embedded synthetic dataset of a config, written once into the cache folder."""
-    from irstd_lib.data.synthetic import write_synthetic_dataset
+    """The embedded synthetic dataset of a config, written once into the cache folder.
+
+    The folder name carries the generator version, so a newer generator writes beside the
+    datasets of older ones instead of refusing the folder they hold.
+    """
+    from irstd_lib.data.synthetic import GENERATOR_VERSION, write_synthetic_dataset
 
     n, seed, size = int(spec["n"]), int(spec["seed"]), int(spec["size"])
-    return write_synthetic_dataset(cache_dir("datasets") / f"synthetic-n{n}-seed{seed}-{size}px", n=n, seed=seed, size=size)
+    name = f"synthetic-v{GENERATOR_VERSION}-n{n}-seed{seed}-{size}px"
+    return write_synthetic_dataset(cache_dir("datasets") / name, n=n, seed=seed, size=size)
 
 
 def resolve_data_root(config: RunConfig, data_root: str | os.PathLike | None) -> Path:

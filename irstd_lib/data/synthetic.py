@@ -18,8 +18,10 @@ Each scene is composed the way SAIST models an infrared observation, through the
   sigmas 0.4-4.2 px. The pixel mask of a target is where its PSF exceeds half of its peak
   (the full width at half maximum), so areas run from 1 to about 80 pixels (clipped there), and
   the peak pixel is always in the mask. The amplitude is set by a signal-to-clutter ratio
-  (SCR = target contrast after the atmosphere / standard deviation of the observed background in
-  a 15x15 window) drawn in [3, 10]: dim but visible, as most NUAA-SIRST targets are. Targets never touch (centres at
+  drawn in [3, 10] (SCR = the target's peak contrast in the observed image, over the clutter: the
+  standard deviation of the observed background in a 15x15 window combined with the sensor
+  noise): dim but visible, as most NUAA-SIRST targets are. The contrast accounts for the haze a
+  nearer target does not see (version 4; before, that change of haze could cancel the target). Targets never touch (centres at
   least 2 FWHM radii + 3 px apart) and stay 4 px inside the border, so the number of
   8-connected mask components equals the number of targets.
 - Sensor noise: Gaussian, sigma 0.003-0.015, then 8-bit quantisation. ``generate_scene``
@@ -61,7 +63,7 @@ __all__ = [
     "split_names",
 ]
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 """Bumped whenever the output of the generator changes for a given seed."""
 
 BACKGROUNDS = ("sky", "clouds", "sea", "ground", "urban")
@@ -191,11 +193,12 @@ def generate_scene(seed: int | np.random.SeedSequence, size: int | tuple[int, in
 
     n_targets = int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))
     rr, cc = np.mgrid[0:h, 0:w]
-    target_radiance = np.zeros((h, w))
     target_depth = depth.copy()
     mask = np.zeros((h, w), bool)
     targets: list[dict] = []
+    psfs: list[np.ndarray] = []
     max_sigma = min(4.2, min(h, w) / 16)
+    # Pass 1: where the targets are, their shape, depth and SCR.
     for _ in range(n_targets):
         for _attempt in range(50):
             sr, sc = (float(s) for s in rng.uniform(0.4, max_sigma, size=2))
@@ -215,16 +218,13 @@ def generate_scene(seed: int | np.random.SeedSequence, size: int | tuple[int, in
             keep = np.sort(psf[own])[::-1][_MAX_AREA - 1]
             own = psf >= keep
         d_target = float(depth[row, col] * rng.uniform(0.6, 1.0))
-        t_target = math.exp(-beta * d_target)
         scr = float(rng.uniform(3.0, 10.0))
-        contrast = scr * max(float(local_std[row, col]), 0.004)
-        amplitude = contrast / t_target  # the atmosphere attenuates the emitted contrast by t
-        target_radiance += amplitude * psf
         # Blend the depth by the PSF weight: a hard switch at some PSF level would draw a
         # less hazy disc around every target, an easy cue that real scenes do not have.
         weight = np.where(d_target < target_depth, psf, 0.0)
         target_depth = target_depth * (1 - weight) + d_target * weight
         mask |= own
+        psfs.append(psf)
         targets.append(
             {
                 "row": row,
@@ -235,14 +235,31 @@ def generate_scene(seed: int | np.random.SeedSequence, size: int | tuple[int, in
                 "area": int(own.sum()),
                 "scr": round(scr, 4),
                 "depth": round(d_target, 3),
-                "transmission": round(t_target, 5),
+                "transmission": round(math.exp(-beta * d_target), 5),
             }
         )
 
-    # A target is in front of the background: its radiance replaces the background's where the
-    # PSF dominates, and is added on top elsewhere (J = background + target emission).
+    # Pass 2: amplitudes that give each target its SCR in the observed image. The clutter is the
+    # background's local standard deviation (15x15) together with the sensor noise; the contrast
+    # is measured against the background as observed without the target. A nearer target sees
+    # less haze, and where the scene is darker than the airlight that alone darkens its
+    # surroundings (SCR below 1, even negative, in generator version 3): the amplitude makes up
+    # for it, so the SCR drawn is the SCR observed (before noise and 8-bit rounding).
+    noise_sigma = float(rng.uniform(0.003, 0.015))
+    clutter = np.sqrt(local_std**2 + noise_sigma**2)
+    transmission = np.exp(-beta * target_depth)
+    haze_change = compose(radiance, target_depth, beta, airlight) - observed_bg
+    target_radiance = np.zeros((h, w))
+    for t, psf in zip(targets, psfs):
+        row, col = t["row"], t["col"]
+        contrast = t["scr"] * float(clutter[row, col])
+        amplitude = max(contrast - float(haze_change[row, col]), 0.0) / float(transmission[row, col])
+        target_radiance += amplitude * psf
+
+    # A target is in front of the background: its radiance is added to the background's
+    # (J = background + target emission), seen through the PSF-blended depth.
     observed = compose(radiance + target_radiance, target_depth, beta, airlight)
-    observed = observed + rng.normal(0.0, rng.uniform(0.003, 0.015), size=(h, w))
+    observed = observed + rng.normal(0.0, noise_sigma, size=(h, w))
     image = np.round(np.clip(observed, 0.0, 1.0) * 255.0).astype(np.uint8).astype(np.float32) / 255.0
     for t in targets:
         del t["reach"]
