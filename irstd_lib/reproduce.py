@@ -109,8 +109,24 @@ def execute_notebook(
         # Keep the partly executed copy beside the target for debugging, never in its place.
         shutil.move(tmp, output.with_suffix(".failed.ipynb"))
         raise
+    _drop_widget_state(Path(tmp))
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; the executed copy is a shared result
     os.replace(tmp, output)
     return output
+
+
+def _drop_widget_state(path: Path) -> None:
+    """Remove the saved ipywidgets state from an executed notebook.
+
+    Every tqdm bar of a training run is a widget whose state the kernel saves in the notebook
+    metadata: about 1 MB per training notebook, none of it readable in a static view (each
+    output keeps its ``text/plain`` form, the bar's last line).
+    """
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    if nb.metadata.pop("widgets", None) is not None:
+        nbformat.write(nb, str(path))
 
 
 def reproduce(

@@ -60,6 +60,10 @@ def test_a_broken_notebook_fails_by_name_while_the_others_are_written(tmp_path, 
     _notebook(notebooks / "good_a.ipynb", writes_table.replace("NAME", "'good_a'"))
     _notebook(notebooks / "broken.ipynb", "raise RuntimeError('broken on purpose')")
     _notebook(notebooks / "good_b.ipynb", writes_table.replace("NAME", "'good_b'"))
+    # Saved widget state (tqdm bars: about 1 MB per training notebook) is dropped from the copy.
+    nb = nbformat.read(notebooks / "good_b.ipynb", as_version=4)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"x": {}}}}
+    nbformat.write(nb, notebooks / "good_b.ipynb")
     monkeypatch.setattr(reproduce_module, "NOTEBOOKS", ["good_a", "broken", "good_b"])
     results = tmp_path / "results"
     report = reproduce("smoke", results_dir=results, notebook_dir=notebooks, progress=False)
@@ -69,6 +73,7 @@ def test_a_broken_notebook_fails_by_name_while_the_others_are_written(tmp_path, 
         assert (results / "smoke" / "tables" / f"{name}.csv").is_file()
     text = (results / "smoke" / "REPORT.md").read_text()
     assert "broken" in text and "FAILED" in text and "good_b" in text
+    assert "widgets" not in nbformat.read(results / "smoke" / "notebooks" / "good_b.ipynb", as_version=4).metadata
 
     # The command line exits non-zero and names the failing notebook.
     from irstd_lib.__main__ import main

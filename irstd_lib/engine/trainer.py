@@ -35,7 +35,9 @@ What it does, and the choices made where the papers are silent:
 - **Checkpoints**: ``last.pt`` after every epoch and ``best.pt``, both atomic. If
   ``checkpoint_dir/last.pt`` exists, ``fit`` resumes from it: weights, optimizer, scheduler,
   step, history, best metric and all RNG states, so a run killed after epoch k and resumed ends
-  bit-identical to an uninterrupted run on CPU. The training fields of the config must match
+  bit-identical to an uninterrupted run on CPU (same torch build and thread count: the number
+  of threads changes the order of float sums, so runs with different ``OMP_NUM_THREADS`` differ
+  in the last digits, then drift). The training fields of the config must match
   the checkpoint's (``progress``, ``num_workers``, ``device`` may differ).
 - **Distributed**: see :mod:`irstd_lib.engine.distributed`.
 """
