@@ -21,9 +21,9 @@ Each scene is composed the way SAIST models an infrared observation, through the
   drawn in [3, 10] (SCR = the target's peak contrast in the observed image, over the clutter: the
   standard deviation of the observed background in a 15x15 window combined with the sensor
   noise): dim but visible, as most NUAA-SIRST targets are. The contrast accounts for the haze a
-  nearer target does not see (version 4; before, that change of haze could cancel the target). Targets never touch (centres at
-  least 2 FWHM radii + 3 px apart) and stay 4 px inside the border, so the number of
-  8-connected mask components equals the number of targets.
+  nearer target does not see (version 4; before, that change of haze could cancel the target).
+  Targets never touch (centres at least 2 FWHM radii + 3 px apart) and stay 4 px inside the
+  border, so the number of 8-connected mask components equals the number of targets.
 - Sensor noise: Gaussian, sigma 0.003-0.015, then 8-bit quantisation. ``generate_scene``
   returns the quantised image, so what is written equals what is read back.
 
