@@ -57,6 +57,8 @@ __all__ = [
     "TargetMatch",
     "Components",
     "find_components",
+    "label_components",
+    "PER_IMAGE_COUNTS",
     "match_targets",
     "per_image_metrics",
     "SegmentationMetrics",
@@ -166,23 +168,58 @@ def _components_from_labels(labels: np.ndarray, rows: np.ndarray, cols: np.ndarr
     return Components(area.astype(np.int64), np.stack([sr / area, sc / area], axis=1))
 
 
-def find_components(binary: np.ndarray, connectivity: int = 8) -> Components:
-    """Connected components of a bool ``H x W`` map (labelled inside its foreground's bounding box)."""
+def _label_foreground(binary: np.ndarray, connectivity: int) -> tuple[int, int, np.ndarray, np.ndarray, int] | None:
+    """``ndimage.label`` inside the bounding box of the foreground of a bool ``H x W`` map:
+    ``(r0, c0, sub, lab, n)``, the box's top-left corner, the map and its labels inside the box and
+    the number of components; None when the map is empty. Every foreground pixel is inside the
+    box, so the labels are those of the whole map (same components, same raster order)."""
     structure = _STRUCTURES[_check_connectivity(connectivity)]
     row_any = binary.any(axis=1)
     rows_nz = np.flatnonzero(row_any)
     if rows_nz.size == 0:
-        return _EMPTY_COMPONENTS
+        return None
     cols_nz = np.flatnonzero(binary[rows_nz[0]:rows_nz[-1] + 1].any(axis=0))
     r0, c0 = int(rows_nz[0]), int(cols_nz[0])
     sub = binary[r0:rows_nz[-1] + 1, c0:cols_nz[-1] + 1]
     lab, n = ndimage.label(sub, structure=structure)
+    return r0, c0, sub, lab, n
+
+
+def _box_components(r0: int, c0: int, sub: np.ndarray, lab: np.ndarray, n: int) -> Components:
+    """Areas and centroids (image coordinates) from :func:`_label_foreground`'s result."""
     idx = np.flatnonzero(sub)  # nonzero of a bool map is several times faster than of labels
     labels = lab.ravel()[idx]
     w = sub.shape[1]
     rows = idx // w
     cols = idx - rows * w
     return _components_from_labels(labels, rows + r0, cols + c0, n)
+
+
+def find_components(binary: np.ndarray, connectivity: int = 8) -> Components:
+    """Connected components of a bool ``H x W`` map (labelled inside its foreground's bounding box)."""
+    labelled = _label_foreground(binary, connectivity)
+    if labelled is None:
+        return _EMPTY_COMPONENTS
+    return _box_components(*labelled)
+
+
+def label_components(binary: Any, connectivity: int = 8) -> tuple[np.ndarray, Components]:
+    """The label image and the components of an ``H x W`` map (binarised with ``bool``).
+
+    ``labels`` is an ``H x W`` int32 array: 0 for the background, ``1..n`` for the components in
+    ``ndimage.label`` order (raster order of each component's first pixel), equal to
+    ``ndimage.label(binary, structure)[0]``; component ``k`` of :class:`Components` (areas,
+    centroids) is label ``k + 1``. The same labelling as :func:`find_components`, which returns
+    only the components.
+    """
+    binary = np.asarray(binary, dtype=bool)
+    labels = np.zeros(binary.shape, dtype=np.int32)
+    labelled = _label_foreground(binary, connectivity)
+    if labelled is None:
+        return labels, _EMPTY_COMPONENTS
+    r0, c0, sub, lab, n = labelled
+    labels[r0:r0 + sub.shape[0], c0:c0 + sub.shape[1]] = lab
+    return labels, _box_components(*labelled)
 
 
 def _greedy_match(gt_centroids: np.ndarray, pred_centroids: np.ndarray, match_distance: float) -> np.ndarray:
@@ -301,6 +338,11 @@ def per_image_metrics(
 # Streaming metrics at one threshold
 # ----------------------------------------------------------------------------------------------
 
+PER_IMAGE_COUNTS = ("intersection", "union", "n_targets", "n_matched", "n_false_alarm_pixels", "n_pixels", "target_pixels")
+"""What :class:`SegmentationMetrics` keeps of each image with ``per_image=True``: enough to
+recompute IoU, nIoU, Pd and Fa over any subset or resample of the images."""
+
+
 class SegmentationMetrics:
     """Streaming IoU, nIoU, Pd and Fa at one threshold (see the module docstring for definitions).
 
@@ -309,14 +351,18 @@ class SegmentationMetrics:
     ``Fa`` (x1e-6), ``n_images``, ``n_targets`` and the raw counts (``n_matched``,
     ``n_false_alarm_pixels``, ``n_pixels``, ``n_pred_components``, ``n_false_alarm_components``,
     ``intersection``, ``union``) plus ``threshold``, ``fa_mode``, ``connectivity``,
-    ``match_distance``. Only counts are kept between updates.
+    ``match_distance``. Only counts are kept between updates; with ``per_image=True`` each
+    image's counts are also kept, one dict per update in ``rows`` (the fields of
+    :data:`PER_IMAGE_COUNTS`), so that intervals can resample images.
     """
 
-    def __init__(self, threshold: float = 0.5, match_distance: float = 3.0, connectivity: int = 8, fa_mode: str = "correct"):
+    def __init__(self, threshold: float = 0.5, match_distance: float = 3.0, connectivity: int = 8, fa_mode: str = "correct",
+                 per_image: bool = False):
         self.threshold = float(threshold)
         self.match_distance = float(match_distance)
         self.connectivity = _check_connectivity(connectivity)
         self.fa_mode = _check_fa_mode(fa_mode)
+        self.per_image = bool(per_image)
         self.reset()
 
     def reset(self) -> None:
@@ -330,6 +376,7 @@ class SegmentationMetrics:
         self.n_false_alarm_components = 0
         self.false_alarm_pixels = 0
         self.n_pixels = 0
+        self.rows: list[dict] = []
 
     def update(self, scores: Any, masks: Any) -> None:
         s, m = _paired_batches(scores, masks)
@@ -355,6 +402,10 @@ class SegmentationMetrics:
         self.false_alarm_pixels += match.false_alarm_pixels
         self.n_pixels += pred.size
         self.n_images += 1
+        if self.per_image:
+            self.rows.append({"intersection": inter, "union": union, "n_targets": match.n_targets,
+                              "n_matched": match.n_matched, "n_false_alarm_pixels": match.false_alarm_pixels,
+                              "n_pixels": int(pred.size), "target_pixels": int(np.count_nonzero(mask))})
 
     def compute(self) -> dict:
         nan = float("nan")

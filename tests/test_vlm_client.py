@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 
 from irstd_lib.text.descriptions import WORD_LIMIT, count_words, describe_dataset, get_source
+from irstd_lib.text.descriptions.vlm import VLMSource
 from irstd_lib.text.vlm_client import (
     ENV_API_KEY,
     ENV_ENDPOINT,
@@ -30,7 +31,6 @@ from irstd_lib.text.vlm_client import (
     VLMClient,
     VLMConfigError,
     VLMError,
-    VLMSource,
     normalize_endpoint,
     public_endpoint,
 )

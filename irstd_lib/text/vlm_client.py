@@ -29,12 +29,15 @@ situated." This client sends exactly that to any server speaking the chat-comple
   atomically. An interrupted run over 1,000 images resumes where it stopped; a changed prompt
   or model is a different key.
 * Word limit: the answer is cut to ``max_words`` (50, LGNet's limit) at a sentence or word
-  boundary (``descriptions.enforce_word_limit``); the provenance records whether it was cut and
+  boundary (``word_limit.enforce_word_limit``); the provenance records whether it was cut and
   keeps the raw answer when it was.
 * Concurrency: ``describe_many`` and ``describe_dataset`` run up to ``concurrency`` requests at
   once in a thread pool.
 
-Only the standard library is used for HTTP (``urllib.request``).
+Only the standard library is used for HTTP (``urllib.request``). This module is the client
+only: the ``vlm`` description source that uses it is
+:class:`irstd_lib.text.descriptions.vlm.VLMSource`, and nothing here imports the descriptions
+package.
 """
 
 from __future__ import annotations
@@ -56,19 +59,12 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from irstd_lib.io import atomic_write_json
-from irstd_lib.text.descriptions import (
-    WORD_LIMIT,
-    Description,
-    DescriptionSource,
-    SampleLike,
-    count_words,
-    enforce_word_limit,
-)
+from irstd_lib.text.word_limit import WORD_LIMIT, count_words, enforce_word_limit
 
 LGNET_SYSTEM_PROMPT = "You are an expert who can locate the small target in the infrared image."
 LGNET_TASK_PROMPT = (
@@ -421,36 +417,3 @@ def _error_detail(exc: urllib.error.HTTPError) -> str:
     text = body.decode("utf-8", errors="replace").strip().replace("\n", " ")
     return text or (exc.reason if isinstance(exc.reason, str) else "no detail")
 
-
-class VLMSource(DescriptionSource):
-    """The ``vlm`` description source: LGNet's GPT-4V prompt sent to any OpenAI-compatible
-    endpoint (see the module docstring). Reads only the image, never the mask.
-
-    Arguments are those of :class:`VLMClient` (``endpoint``, ``model``, ``api_key``,
-    ``cache_dir``, ``concurrency``, ``timeout``, ``max_retries``, ``backoff``, ``max_words``,
-    ``system_prompt``, ``task_prompt``, ``temperature``, ``max_tokens``...), or a ready ``client``.
-    """
-
-    name = "vlm"
-    version = "1"
-    uses_ground_truth = False
-
-    def __init__(self, client: VLMClient | None = None, **kwargs: Any):
-        self.client = client if client is not None else VLMClient(**kwargs)
-        self.concurrency = self.client.concurrency
-
-    def parameters(self) -> dict[str, Any]:
-        return {**self.client.config.record(), "max_words": self.client.config.max_words}
-
-    def describe(self, sample: SampleLike) -> Description:
-        return self.describe_answer(self.client.describe_image(sample.image, sample.name))
-
-    def describe_many(self, samples: Sequence[SampleLike]) -> list[Description]:
-        answers = self.client.describe_many((s.name, s.image) for s in samples)
-        return [self.describe_answer(a) for a in answers]
-
-    def describe_answer(self, answer: VLMAnswer) -> Description:
-        extra: dict[str, Any] = {"truncated": answer.truncated, "n_words_raw": answer.n_words_raw, "cache_key": answer.cache_key}
-        if answer.truncated:
-            extra["raw_text"] = answer.raw_text
-        return self._make(answer.name, answer.text, **extra)
