@@ -99,8 +99,9 @@ def cmd_score(args: argparse.Namespace) -> int:
 @command("evaluate", "run a classical method (Top-Hat, IPI) on a split, or show a trained run's test metrics")
 @arg("--json", action="store_true", help="print one JSON object with the metrics")
 @arg("--save-pred", type=Path, default=None, help="write <name>.png binary predictions (and scores/<name>.npy) here")
+@arg("--results", type=Path, default=None, help="results folder holding runs/ (default: ./results)")
 @arg("--run", default=None, help="a trained run: its hash (results/runs/<hash>) or its folder")
-@arg("--method", default=None, choices=["tophat", "ipi"], help="classical method (needs --data)")
+@arg("--method", default=None, help="a registered classical method, e.g. tophat or ipi (needs --data)")
 @_dataset_arguments(data_required=False)
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if (args.method is None) == (args.run is None):
@@ -109,14 +110,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.run is not None:
         from irstd_lib.experiments import find_run
 
-        record = find_run(args.run)
+        record = find_run(args.run, args.results)
         if args.json:
             print(json.dumps(record, sort_keys=True))
         else:
-            for key in ("test", "test_without_text", "test_with_text"):
-                if key in record:
-                    print(f"{key}: ", end="")
-                    _print_metrics(record[key], False)
+            for key in record.get("evaluations", []):
+                print(f"{key}{' (primary)' if key == record.get('primary') else ''}: ", end="")
+                _print_metrics(record[key], False)
         return 0
     if args.data is None:
         print("error: --method needs --data ROOT", file=sys.stderr)
@@ -133,7 +133,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 @arg("--json", action="store_true", help="print the run record as one JSON object")
 @arg("--no-progress", action="store_true", help="no progress bars")
 @arg("--device", default="cpu", help="torch device (default cpu)")
-@arg("--results", type=Path, default=None, help="results folder (default: the repository's results/)")
+@arg("--results", type=Path, default=None, help="results folder (default: ./results)")
 @arg("--data", type=Path, default=None, help="dataset root for a config whose dataset is not 'synthetic'")
 @arg("--config", required=True, type=Path, help="JSON file with RunConfig fields (see irstd_lib.experiments)")
 def cmd_train(args: argparse.Namespace) -> int:
@@ -151,7 +151,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 @command("reproduce", "execute every notebook of a profile through papermill and write results/<profile>/REPORT.md")
 @arg("--only", nargs="*", default=None, help="notebook names to run (default: all)")
-@arg("--results", type=Path, default=None, help="results folder (default: the repository's results/)")
+@arg("--results", type=Path, default=None, help="results folder (default: ./results)")
 @arg("--data", type=Path, default=None, help="a real dataset folder the notebooks use instead of the profile's default")
 @arg("--profile", default="smoke", choices=["smoke", "paper"], help="smoke: 2-core CPU, synthetic data; paper: the papers' settings, GPU")
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -163,6 +163,26 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         for failure in report.failures:
             print(f"FAILED notebook {failure.name}: {failure.error}", file=sys.stderr)
         return 1
+    return 0
+
+
+@command("models", "list every registered method: kind, paper, parameters, conditioning, recipe, switches")
+@arg("--json", action="store_true", help="one JSON object per line instead of a table")
+def cmd_models(args: argparse.Namespace) -> int:
+    from irstd_lib.models.catalogue import model_catalogue
+
+    rows = model_catalogue()
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, sort_keys=True))
+        return 0
+    for row in rows:
+        params = "no parameters" if row["params"] == 0 else f"{row['params'] / 1e6:.3f} M params"
+        published = f" (published {row['published_params'] / 1e6:.3f} M)" if row.get("published_params") else ""
+        switches = f"; switches: {', '.join(row['switches'])}" if row["switches"] else ""
+        recipe = f"; recipe {row['recipe']}" if row["recipe"] else ""
+        print(f"{row['name']:<16} {row['kind']:<9} {row['system']}: {params}{published}; conditioning "
+              f"{row['conditioning']}{recipe}{switches} — {row['paper']}")
     return 0
 
 
@@ -234,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DatasetError, FileNotFoundError, FileExistsError) as exc:
+    except (DatasetError, FileNotFoundError, FileExistsError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

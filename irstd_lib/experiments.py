@@ -1,50 +1,66 @@
 """Experiment runs: a config with a stable hash, trained once, reused by every notebook that asks.
 
-A :class:`RunConfig` names everything that changes a trained model's numbers: the model and its
-switches, the dataset and splits, the language mode and description source, the CLIP encoder,
-the training settings, the seed. Its hash (12 hex digits of SHA-256 over the canonical JSON of
-those fields, dataset folders replaced by a fingerprint of their split contents so that the same
-data at another path hashes the same) names the run folder::
+A :class:`RunConfig` names everything that changes a trained model's numbers, for any registered
+model:
 
-    results/runs/<hash>/config.json     the config, resolved
-    results/runs/<hash>/metrics.json    test metrics (with and without text at test time when the
-                                        model uses language), the dataset issues handled on the way
-    results/runs/<hash>/history.csv     the training curve (loss, lr, validation metrics)
-    results/runs/<hash>/preview.png     a few test images with predictions
+- ``model`` and ``model_kwargs``: a registry variant and its overrides (``"lgnet"``,
+  ``{"width": 16}``);
+- ``data`` (:class:`DataConfig`): the dataset, its splits and the size policy (training size,
+  evaluation size and policy);
+- ``conditioning``: settings of the model's conditioning kind (:mod:`irstd_lib.conditioning`;
+  LGNet: language mode, description source, CLIP), empty for image-only models;
+- ``train``: training settings over the model's default recipe (:mod:`irstd_lib.engine.recipes`);
+- ``seed``.
 
-Checkpoints live in the cache folder (``$IRSTD_CACHE/runs/<hash>/``), never in the repository,
-so that an interrupted run resumes from its last checkpoint and a finished run is not retrained.
+``profile`` is a label saying where the config came from; it is not part of the run's identity:
+the same settings are the same run, whatever profile asked for it.
 
-Language modes (LGNet's Table 2):
+The run's hash (12 hex digits of SHA-256 over the canonical JSON of its identity) names the run
+folder. The identity holds the builder and its resolved keyword arguments (so ``lgnet_baseline``
+and ``lgnet`` with both switches off are one run), the data settings with each split replaced by
+a fingerprint of its contents (the same data at another path hashes the same), what the
+conditioning kind says matters, the resolved training settings and the seed::
 
-- ``never``: the model has no language fusion block; no text and no CLIP at all;
-- ``train``: trained with TD = text + image embedding, tested with TD = image embedding alone;
-- ``train_test``: TD = text + image embedding in both phases.
+    results/runs/<hash>/config.json     the config and its identity
+    results/runs/<hash>/metrics.json    test metrics of every evaluation the run records, the
+                                        primary one named; dataset issues; parameter counts
+    results/runs/<hash>/details.json    per evaluation: per-image counts and the Pd-Fa ROC
+    results/runs/<hash>/maps.npz        score maps (uint8, /255) of the primary evaluation for
+                                        the first test images and the hardest ones
+    results/runs/<hash>/history.csv     the training curve
+    results/runs/<hash>/preview.png     the first test images, masks and score maps
 
-``train`` and ``train_test`` train the same model, so they are one run: its metrics.json holds
-both evaluations (``test_without_text`` and ``test_with_text``), and :func:`run_experiment`
-returns the one the config asks for.
+So every table and figure renders from committed records, without a checkpoint. Checkpoints live
+in the cache folder (``$IRSTD_CACHE/runs/<hash>/``), never in the repository, so an interrupted
+run resumes from its last checkpoint and a finished run is not retrained.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from irstd_lib.io import atomic_save, atomic_write_json
 from irstd_lib.paths import cache_dir
 from irstd_lib.results import results_root
 
-LANGUAGE_MODES = ("never", "train", "train_test")
-DESCRIPTION_SOURCES = ("files", "quadrant", "semantic")
+# Bumped when a change to the library changes trained numbers (or the record's layout) for the
+# same config, so that stale run records are not reused.
+RUN_FORMAT_VERSION = 3
 
-# Bumped when a change to the library changes trained numbers for the same config, so that
-# stale run records are not reused.
-RUN_FORMAT_VERSION = 2
+PREVIEW_IMAGES = 4
+"""Score maps kept per run: the first test images and as many of the hardest."""
+
+# TrainConfig fields a run sets from elsewhere (data, seed) or that never change numbers.
+_TRAIN_FIELDS_FROM_RUN = ("seed", "train_size", "val_size", "eval_policy", "device", "progress")
+_TRAIN_FIELDS_NOT_IN_IDENTITY = ("device", "progress", "num_workers")
 
 
 def _reject_unknown_keys(values: dict, dataclass_type: type, what: str) -> None:
@@ -54,36 +70,101 @@ def _reject_unknown_keys(values: dict, dataclass_type: type, what: str) -> None:
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """Everything that defines one trained model. See the module docstring."""
+class DataConfig:
+    """The data of a run: ``dataset`` is ``"synthetic"`` (the embedded generator's set, described
+    by ``synthetic``) or a dataset name whose folder is given at run time (``data_root``).
 
-    model: str = "lgnet"
-    model_kwargs: dict = field(default_factory=dict)
-    dataset: str = "synthetic"  # "synthetic", or a dataset name such as "NUAA-SIRST" (folder given at run time)
+    Size policy: training takes ``train_size`` x ``train_size`` inputs (random-scale crops, see
+    :class:`~irstd_lib.data.transforms.TrainTransform`); test images are prepared by
+    ``eval_policy`` (``"resize"`` to ``eval_size``, ``"pad"`` to a multiple of ``eval_size`` or
+    32, ``"none"``) and always scored at their native size."""
+
+    dataset: str = "synthetic"
     synthetic: dict = field(default_factory=lambda: {"n": 120, "seed": 0, "size": 128})
     split_dir: str | None = None
     train_split: str = "trainval"
     test_split: str = "test"
     on_size_mismatch: str = "resize"
-    language: str = "train"
-    descriptions: str = "files"
-    clip: str = "tiny"  # "tiny", or an open_clip model name such as "ViT-B-16"
-    clip_checkpoint: str | None = None
-    train: dict = field(default_factory=dict)  # TrainConfig fields that differ from its defaults
     train_size: int = 128
-    seed: int = 0
-    profile: str = "smoke"
+    eval_size: int | None = 128
+    eval_policy: str = "resize"
 
     def __post_init__(self) -> None:
-        if self.language not in LANGUAGE_MODES:
-            raise ValueError(f"language must be one of {LANGUAGE_MODES}, got {self.language!r}")
-        if self.descriptions not in DESCRIPTION_SOURCES:
-            raise ValueError(f"descriptions must be one of {DESCRIPTION_SOURCES}, got {self.descriptions!r}")
+        from irstd_lib.data.transforms import EVAL_POLICIES
+
+        if self.eval_policy not in EVAL_POLICIES:
+            raise ValueError(f"data.eval_policy must be one of {EVAL_POLICIES}, got {self.eval_policy!r}")
+        if self.eval_policy == "resize" and not self.eval_size:
+            raise ValueError("data.eval_policy 'resize' needs an eval_size")
+        if int(self.train_size) < 1:
+            raise ValueError(f"data.train_size must be positive, got {self.train_size}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one trained model. See the module docstring."""
+
+    model: str = "lgnet"
+    model_kwargs: dict = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+    conditioning: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+    seed: int = 0
+    profile: str = "custom"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, dict):
+            _reject_unknown_keys(self.data, DataConfig, "data settings in run config")
+            object.__setattr__(self, "data", DataConfig(**self.data))
+        variant = self.variant
+        if variant.kind != "learned":
+            raise ValueError(f"{self.model} is a classical method: it has nothing to train (score it with evaluate)")
+        self.condition_settings  # validates the conditioning settings for the model's kind
+        from irstd_lib.engine import TrainConfig
+
+        _reject_unknown_keys(self.train, TrainConfig, "training settings in run config")
+        misplaced = sorted(set(self.train) & set(_TRAIN_FIELDS_FROM_RUN))
+        if misplaced:
+            raise ValueError(f"training settings {misplaced} are set by the run (sizes in 'data', the seed in 'seed')")
+
+    # -- what the config resolves to -------------------------------------------------------------
+    @property
+    def variant(self):
+        from irstd_lib.models import get_variant
+
+        return get_variant(self.model)
 
     @property
-    def uses_language(self) -> bool:
-        return self.language != "never"
+    def resolved_model_kwargs(self) -> dict:
+        return self.variant.resolved_kwargs(**self.model_kwargs)
 
+    @property
+    def conditioning_kind(self) -> str:
+        return self.variant.conditioning_for(self.resolved_model_kwargs)
+
+    @property
+    def condition_settings(self) -> Any:
+        from irstd_lib.conditioning import get_kind
+
+        return get_kind(self.conditioning_kind).settings(self.conditioning)
+
+    def train_config(self, device: str = "cpu", progress: bool = True):
+        """The resolved :class:`~irstd_lib.engine.TrainConfig`: the model's recipe, this run's
+        overrides, the data's sizes and the seed."""
+        from irstd_lib.engine import TrainConfig
+
+        values = {**self.train, "seed": self.seed, "train_size": self.data.train_size,
+                  "val_size": self.data.eval_size, "eval_policy": self.data.eval_policy,
+                  "device": device, "progress": progress}
+        return TrainConfig.from_recipe(self.variant.recipe, **values)
+
+    @property
+    def primary_evaluation(self) -> str:
+        from irstd_lib.conditioning import get_kind
+
+        return get_kind(self.conditioning_kind).primary_evaluation(self.condition_settings)
+
+    # -- (de)serialisation -----------------------------------------------------------------------
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -99,34 +180,43 @@ class RunConfig:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path}: cannot read run config ({exc})") from exc
-        return cls.from_dict(data.get("config", data))
+        try:
+            return cls.from_dict(data.get("config", data))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return replace(self, **changes)
 
 
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def dataset_fingerprint(dataset) -> str:
-    """12 hex digits identifying a split's contents: its names and each image's and mask's byte
-    size. Cheap (no decoding) and independent of where the folder lives."""
-    digest = hashlib.sha256()
-    for name, image, mask in zip(dataset.names, dataset.image_paths, dataset.mask_paths):
-        digest.update(f"{name}:{Path(image).stat().st_size}:{Path(mask).stat().st_size};".encode())
-    return digest.hexdigest()[:12]
+def run_identity(config: RunConfig, fingerprints: dict[str, str]) -> dict[str, Any]:
+    """What makes a run's numbers (see the module docstring); its hash names the run."""
+    from irstd_lib.conditioning import get_kind
 
-
-def run_hash(config: RunConfig, fingerprints: dict[str, str], clip_key: str | None) -> str:
-    """The run's identity. Language modes ``train`` and ``train_test`` share a hash (one trained
-    model, two evaluations); the CLIP checkpoint enters by its content hash (``clip_key``)."""
-    data = config.to_dict()
-    data["language"] = "text_in_training" if config.uses_language else "never"
-    data.pop("clip_checkpoint")
-    data["clip_key"] = clip_key if config.uses_language else None
-    if config.dataset != "synthetic":
+    data = asdict(config.data)
+    if config.data.dataset != "synthetic":
         data.pop("synthetic")
-    data["data_fingerprints"] = fingerprints
-    data["format"] = RUN_FORMAT_VERSION
-    return hashlib.sha256(_canonical(data).encode()).hexdigest()[:12]
+    data["fingerprints"] = fingerprints
+    train = config.train_config().to_dict()
+    for name in _TRAIN_FIELDS_NOT_IN_IDENTITY + ("seed", "train_size", "val_size", "eval_policy"):
+        train.pop(name)
+    kind = config.conditioning_kind
+    return {
+        "format": RUN_FORMAT_VERSION,
+        "model": {"builder": config.variant.builder_path, "kwargs": config.resolved_model_kwargs},
+        "data": data,
+        "conditioning": {"kind": kind, **get_kind(kind).identity(config.condition_settings, config.seed)},
+        "train": train,
+        "seed": config.seed,
+    }
+
+
+def run_hash(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(_canonical(identity).encode()).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,7 +225,7 @@ def run_hash(config: RunConfig, fingerprints: dict[str, str], clip_key: str | No
 
 @dataclass
 class RunResult:
-    """A finished run: its hash, folder and metrics (see the module docstring)."""
+    """A finished run: its hash, folder and record (see the module docstring)."""
 
     config: RunConfig
     hash: str
@@ -145,10 +235,24 @@ class RunResult:
 
     @property
     def metrics(self) -> dict:
-        """Test metrics under the config's language mode (text at test time for ``train_test``)."""
-        if self.config.language == "train_test" and "test_with_text" in self.record:
-            return self.record["test_with_text"]
-        return self.record.get("test_without_text", self.record.get("test"))
+        """Test metrics of the config's primary evaluation (``train_test``: with text at test)."""
+        return self.record[self.config.primary_evaluation]
+
+    def evaluation(self, name: str) -> dict:
+        try:
+            return self.record[name]
+        except KeyError:
+            raise KeyError(f"run {self.hash} has no evaluation {name!r}; it has {self.record.get('evaluations')}") from None
+
+    def details(self, evaluation: str | None = None) -> dict:
+        """Per-image counts and ROC of an evaluation (default: the primary one)."""
+        details = json.loads((self.run_dir / "details.json").read_text(encoding="utf-8"))
+        return details[evaluation or self.config.primary_evaluation]
+
+    def maps(self) -> dict[str, np.ndarray]:
+        """``name -> score map`` (float32 in [0, 1]) of the primary evaluation's kept images."""
+        with np.load(self.run_dir / "maps.npz", allow_pickle=False) as data:
+            return {name: data[name].astype(np.float32) / 255.0 for name in data.files}
 
     def history(self):
         import pandas as pd
@@ -169,195 +273,84 @@ def synthetic_root(spec: dict) -> Path:
     return write_synthetic_dataset(cache_dir("datasets") / name, n=n, seed=seed, size=size)
 
 
-def resolve_data_root(config: RunConfig, data_root: str | os.PathLike | None) -> Path:
-    if config.dataset == "synthetic":
-        return synthetic_root(config.synthetic)
+def resolve_data_root(data: DataConfig, data_root: str | os.PathLike | None) -> Path:
+    if data.dataset == "synthetic":
+        return synthetic_root(data.synthetic)
     if data_root is None:
-        raise ValueError(f"run config names dataset {config.dataset!r}: pass its folder as data_root")
+        raise ValueError(f"run config names dataset {data.dataset!r}: pass its folder as data_root")
     root = Path(data_root).expanduser()
     if not root.is_dir():
         from irstd_lib.data.errors import DatasetError
 
-        raise DatasetError(root, f"dataset folder for {config.dataset!r} not found")
+        raise DatasetError(root, f"dataset folder for {data.dataset!r} not found")
     return root
 
 
-def _open_split(config: RunConfig, root: Path, split: str, with_files: bool):
+def open_split(data: DataConfig, root: Path, split: str, with_descriptions: bool = False):
     from irstd_lib.data import IRSTDDataset
 
-    return IRSTDDataset(
-        root,
-        split=split,
-        split_dir=config.split_dir,
-        descriptions="target" if with_files else None,
-        on_size_mismatch=config.on_size_mismatch,
-    )
-
-
-def descriptions_for(config: RunConfig, root: Path, datasets: list, progress: bool = False) -> dict[str, str]:
-    """``name -> description`` for every image of ``datasets`` from the config's source.
-
-    ``files`` reads the descriptions that ship with the dataset (LangIR layout); ``quadrant`` and
-    ``semantic`` are generated from the masks once and cached under the cache folder, keyed by
-    the split's fingerprint (both sources read the ground truth, which LGNet's training does too;
-    at test time the ``train`` mode never uses them).
-    """
-    if config.descriptions == "files":
-        from irstd_lib.data import read_description
-
-        # The description files themselves: no image needs decoding to read them.
-        return {name: read_description(path) for ds in datasets for name, path in zip(ds.names, ds.description_paths)}
-    texts: dict[str, str] = {}
-    for ds in datasets:
-        texts.update(generated_descriptions(ds, config.descriptions, progress))
-    return texts
-
-
-def generated_descriptions(dataset, source: str, progress: bool = False) -> dict[str, str]:
-    """``name -> description`` from a generating source (``quadrant``, ``semantic``...), written
-    once into the cache folder keyed by the split's fingerprint and read back afterwards."""
-    from irstd_lib.text.descriptions import describe_dataset, load_descriptions
-
-    out = cache_dir("descriptions", source, dataset_fingerprint(dataset))
-    describe_dataset(dataset, source, out_dir=out, progress=progress)
-    return load_descriptions(out, names=dataset.names)
-
-
-def build_clip_encoder(config: RunConfig, device: str = "cpu"):
-    from irstd_lib.text.clip_encoder import ClipEncoder
-
-    if config.clip == "tiny":
-        return ClipEncoder.tiny(seed=config.seed, device=device)
-    if config.clip_checkpoint is None:
-        raise ValueError(
-            f"clip={config.clip!r} needs clip_checkpoint: a local weights file (nothing is downloaded); "
-            "use clip='tiny' for a random small encoder"
-        )
-    return ClipEncoder(config.clip, checkpoint=config.clip_checkpoint, device=device, seed=config.seed)
-
-
-def clip_key(config: RunConfig) -> str:
-    """The identity of the config's CLIP weights, as ``ClipEncoder.key`` spells it, without
-    building the model: the architecture and the checkpoint's content hash (or the random seed)."""
-    from irstd_lib.text.clip_encoder import TINY_CLIP_NAME, file_sha256
-
-    name = TINY_CLIP_NAME if config.clip == "tiny" else config.clip
-    if config.clip_checkpoint is None:
-        if config.clip != "tiny":
-            build_clip_encoder(config)  # raises the clear "needs clip_checkpoint" error
-        return f"{name}@random-seed{config.seed}"
-    path = Path(config.clip_checkpoint).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: CLIP checkpoint file not found (weights are never downloaded)")
-    return f"{name}@sha256:{file_sha256(path)[:12]}"
-
-
-class DescriptorConditioner:
-    """The engine's conditioner for language-guided models: a batch's target descriptors.
-
-    Every image's CLIP embedding (of the whole, unaugmented image, so that CLIP runs once per
-    image and never inside an epoch) and its description's text embedding are computed before
-    training. In training a crop of the image gets its full image's descriptor.
-    ``use_text_in``: the phases whose descriptors include the text embedding.
-    """
-
-    def __init__(self, table: dict, use_text_in: set[str]) -> None:
-        self.table = table
-        self.use_text_in = set(use_text_in)
-
-    def __call__(self, batch: dict, phase: str) -> dict:
-        from irstd_lib.text.target_descriptor import stack_descriptors
-
-        names = batch["name"]
-        names = [names] if isinstance(names, str) else list(names)
-        return {"descriptor": stack_descriptors(self.table, names, phase in self.use_text_in)}
-
-    def with_text_in(self, phases: set[str]) -> "DescriptorConditioner":
-        return DescriptorConditioner(self.table, phases)
-
-
-def train_config_for(config: RunConfig, device: str, progress: bool):
-    from irstd_lib.engine import TrainConfig
-
-    values = {"seed": config.seed, "train_size": config.train_size, "device": device, "progress": progress}
-    values.update(config.train)
-    _reject_unknown_keys(values, TrainConfig, "training settings in run config")
-    return TrainConfig(**values)
+    return IRSTDDataset(root, split=split, split_dir=data.split_dir, descriptions="target" if with_descriptions else None,
+                        on_size_mismatch=data.on_size_mismatch)
 
 
 @dataclass
 class PreparedRun:
-    """Everything a run needs before training: data, encoder, identity, model factory."""
+    """A run ready to train: its data, identity, folders and conditioning kind."""
 
     config: RunConfig
     root: Path
     train_set: Any
     test_set: Any
-    fingerprints: dict
-    clip_key: str | None
+    identity: dict
     hash: str
     run_dir: Path
     checkpoint_dir: Path
-    needs_descriptor: bool
     device: str = "cpu"
-    _encoder: Any = None
 
     @property
-    def encoder(self):
-        """The CLIP encoder, built on first use (importing open_clip costs ~20 s on a small CPU)."""
-        if self._encoder is None and self.needs_descriptor:
-            self._encoder = build_clip_encoder(self.config, self.device)
-            if self._encoder.key != self.clip_key:
-                raise RuntimeError(f"CLIP key {self._encoder.key} differs from the expected {self.clip_key}")
-        return self._encoder
+    def kind(self):
+        from irstd_lib.conditioning import get_kind
 
-    def build_model(self):
+        return get_kind(self.config.conditioning_kind)
+
+    def prepare_condition(self, progress: bool = False):
+        """The kind's conditioners (CLIP embeddings and such are computed, or read from cache)."""
+        from irstd_lib.conditioning import ConditioningContext
+
+        context = ConditioningContext(self.root, {"train": self.train_set, "test": self.test_set}, self.config.seed,
+                                      self.device, progress)
+        return self.kind.prepare(self.config.condition_settings, context)
+
+    def build_model(self, condition_kwargs: dict | None = None):
+        """The run's model, seeded, with the keyword arguments its condition needs."""
         import torch
 
         from irstd_lib.models import build_model
 
-        kwargs = dict(self.config.model_kwargs)
-        if self.needs_descriptor:
-            kwargs.setdefault("descriptor_dim", self.encoder.embed_dim)
+        kwargs = {**(condition_kwargs or {}), **self.config.model_kwargs}
         torch.manual_seed(self.config.seed)
-        return build_model(self.config.model, **kwargs)
-
-    def conditioner(self, progress: bool = False) -> "DescriptorConditioner | None":
-        """Descriptors of every train and test image (text in training unless language is never)."""
-        if not self.needs_descriptor:
-            return None
-        from irstd_lib.text.target_descriptor import TargetDescriptorBank
-
-        config = self.config
-        texts = descriptions_for(config, self.root, [self.train_set, self.test_set], progress) if config.uses_language else {}
-        bank = TargetDescriptorBank(self.encoder)
-        table = {}
-        for ds in (self.train_set, self.test_set):
-            images = [ds[i].image for i in range(len(ds))]
-            image_rows = bank.image_embeddings(images)
-            text_rows = bank._optional_text_embeddings([texts.get(n) for n in ds.names])
-            for name, image_row, text_row in zip(ds.names, image_rows, text_rows):
-                table[name] = (image_row, text_row)
-        return DescriptorConditioner(table, {"train"} if config.uses_language else set())
+        model = build_model(self.config.model, **kwargs)
+        if model.conditioning != self.config.conditioning_kind:
+            raise RuntimeError(f"{self.config.model} built a model taking {model.conditioning!r}, but its variant "
+                               f"declares {self.config.conditioning_kind!r}")
+        model.input_spec.check_size(self.config.data.train_size, self.config.data.train_size, "data.train_size")
+        return model
 
 
 def prepare_run(
     config: RunConfig, data_root: str | os.PathLike | None = None, results_dir: str | os.PathLike | None = None, device: str = "cpu"
 ) -> PreparedRun:
-    """Open the data, build the CLIP encoder when the model needs descriptors, compute the hash."""
-    root = resolve_data_root(config, data_root)
-    with_files = config.descriptions == "files" and config.uses_language
-    train_set = _open_split(config, root, config.train_split, with_files)
-    test_set = _open_split(config, root, config.test_split, with_files)
-    fingerprints = {"train": dataset_fingerprint(train_set), "test": dataset_fingerprint(test_set)}
-    from irstd_lib.models import build_model
+    """Open the data and compute the run's identity and hash (nothing is built or trained)."""
+    root = resolve_data_root(config.data, data_root)
+    from irstd_lib.conditioning import get_kind
 
-    probe = build_model(config.model, **config.model_kwargs)
-    needs_descriptor = bool(getattr(probe, "uses_descriptor", False))
-    key = clip_key(config) if needs_descriptor else None
-    digest = run_hash(config, fingerprints, key)
-    return PreparedRun(config, root, train_set, test_set, fingerprints, key, digest,
-                       results_root(results_dir) / "runs" / digest, cache_dir("runs", digest), needs_descriptor, device)
+    with_files = get_kind(config.conditioning_kind).needs_description_files(config.condition_settings)
+    train_set = open_split(config.data, root, config.data.train_split, with_files)
+    test_set = open_split(config.data, root, config.data.test_split, with_files)
+    identity = run_identity(config, {"train": train_set.fingerprint(), "test": test_set.fingerprint()})
+    digest = run_hash(identity)
+    return PreparedRun(config, root, train_set, test_set, identity, digest,
+                       results_root(results_dir) / "runs" / digest, cache_dir("runs", digest), device)
 
 
 def run_experiment(
@@ -388,50 +381,80 @@ def run_experiment(
         shutil.rmtree(prep.checkpoint_dir)
         prep.checkpoint_dir.mkdir(parents=True)
 
-    atomic_write_json(prep.run_dir / "config.json", {"hash": prep.hash, "config": config.to_dict(), "data_fingerprints": prep.fingerprints,
-                                                      "clip_key": prep.clip_key})
-    conditioner = prep.conditioner(progress)
-    train_cfg = train_config_for(config, device, progress)
-    model = prep.build_model()
-    train_data = TorchIRSTDDataset(prep.train_set, transform=TrainTransform(config.train_size), seed=config.seed)
-    trainer = Trainer(model, train_cfg, train_data, val_data=None, checkpoint_dir=prep.checkpoint_dir, conditioner=conditioner)
+    atomic_write_json(prep.run_dir / "config.json", {"hash": prep.hash, "config": config.to_dict(), "identity": prep.identity})
+    condition = prep.prepare_condition(progress)
+    train_cfg = config.train_config(device, progress)
+    model = prep.build_model(condition.model_kwargs)
+    transform = TrainTransform(config.data.train_size, pad_value=model.input_spec.pad_value)
+    train_data = TorchIRSTDDataset(prep.train_set, transform=transform, seed=config.seed)
+    trainer = Trainer(model, train_cfg, train_data, val_data=None, checkpoint_dir=prep.checkpoint_dir, conditioner=condition.train,
+                      run_info={"hash": prep.hash, "model": config.model})
     fit = trainer.fit()
 
-    record: dict[str, Any] = {"hash": prep.hash, "profile": config.profile, "dataset": config.dataset,
-                              "issues": list(prep.train_set.issues) + list(prep.test_set.issues)}
-    record.update(_evaluate_all(trainer.model, prep, train_cfg, device, conditioner))
+    evaluations, details, maps = evaluate_run(trainer.model, prep.test_set, train_cfg, condition.evaluations,
+                                              config.primary_evaluation, device, progress)
     history = fit.get("history", [])
-    record["epochs"] = len(history)
-    record["train_seconds"] = round(sum(h.get("time_s", 0.0) for h in history), 1)
-
+    record: dict[str, Any] = {
+        "hash": prep.hash, "profile": config.profile, "model": config.model, "dataset": config.data.dataset,
+        "issues": list(prep.train_set.issues) + list(prep.test_set.issues),
+        "evaluations": list(evaluations), "primary": config.primary_evaluation, **evaluations,
+        "parameters": {"total": sum(p.numel() for p in model.parameters()), "trainable": model.trainable_parameters()},
+        "epochs": len(history), "train_seconds": round(sum(h.get("time_s", 0.0) for h in history), 1),
+        "preview": list(maps),
+    }
+    atomic_write_json(prep.run_dir / "details.json", details)
+    _write_maps(prep.run_dir / "maps.npz", maps)
     _write_history(prep.run_dir / "history.csv", history)
-    _write_preview(prep.run_dir / "preview.png", trainer.model, prep.test_set, train_cfg, device, conditioner)
+    _write_preview(prep.run_dir / "preview.png", prep.test_set, maps)
     atomic_write_json(metrics_path, record)
     return RunResult(config, prep.hash, prep.run_dir, prep.checkpoint_dir, record)
 
 
-def _evaluate_all(model, prep: PreparedRun, train_cfg, device: str, conditioner) -> dict:
-    from irstd_lib.engine import evaluate_model
-
-    def evaluate(cond) -> dict:
-        return evaluate_model(model, prep.test_set, size=train_cfg.val_size, policy=train_cfg.eval_policy,
-                              device=device, conditioner=cond, threshold=train_cfg.threshold)
-
-    if conditioner is not None and prep.config.uses_language:
-        return {"test_without_text": evaluate(conditioner.with_text_in({"train"})),
-                "test_with_text": evaluate(conditioner.with_text_in({"train", "test"}))}
-    return {"test": evaluate(conditioner)}
+def hardest_images(per_image: list[dict], n: int) -> list[str]:
+    """The ``n`` images with targets that a method finds hardest: lowest IoU, then the smallest
+    target area (ties by name)."""
+    rows = [r for r in per_image if r["n_targets"] > 0]
+    rows.sort(key=lambda r: (r["intersection"] / max(r["union"], 1), r["target_pixels"], r["name"]))
+    return [r["name"] for r in rows[:n]]
 
 
-def load_trained_model(
-    config: RunConfig, data_root=None, results_dir=None, device: str = "cpu", progress: bool = False, text_at_test: bool | None = None
-):
-    """The trained model of ``config`` (trained first if needed), its test set and its conditioner.
+def evaluate_run(model, test_set, train_cfg, conditioners: dict, primary: str, device: str = "cpu", progress: bool = False):
+    """Every evaluation of a trained model: ``(metrics per evaluation, details per evaluation,
+    score maps of the primary evaluation's first and hardest test images)``."""
+    from irstd_lib.engine import evaluate
+    from irstd_lib.engine.evaluate import ROC_THRESHOLDS
 
-    When the run is recorded but its checkpoint was removed from the cache, the run is trained
-    again (deterministically, so the same weights come back). ``text_at_test`` defaults to the
-    config's language mode (``train_test``: True).
-    """
+    first = list(test_set.names[:PREVIEW_IMAGES])
+    metrics, details, maps = {}, {}, {}
+    for name, conditioner in conditioners.items():
+        result = evaluate(model, test_set, size=train_cfg.val_size, policy=train_cfg.eval_policy, device=device,
+                          conditioner=conditioner, threshold=train_cfg.threshold, progress=progress, amp=train_cfg.amp,
+                          per_image=True, roc_thresholds=ROC_THRESHOLDS, keep_maps=first if name == primary else ())
+        metrics[name] = result["metrics"]
+        details[name] = {"per_image": result["per_image"], "roc": result["roc"]}
+        if name == primary:
+            maps.update(result["maps"])
+            hard = [n for n in hardest_images(result["per_image"], PREVIEW_IMAGES) if n not in maps]
+            if hard:
+                from irstd_lib.engine import predict
+
+                indices = [test_set.index_of(n) for n in hard]
+                for p in predict(model, test_set, size=train_cfg.val_size, policy=train_cfg.eval_policy, device=device,
+                                 conditioner=conditioner, threshold=train_cfg.threshold, amp=train_cfg.amp, indices=indices):
+                    maps[p.sample.name] = p.scores
+    return metrics, details, maps
+
+
+def _write_maps(path: Path, maps: dict[str, np.ndarray]) -> None:
+    quantised = {name: np.clip(np.rint(m * 255.0), 0, 255).astype(np.uint8) for name, m in maps.items()}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **quantised)
+    atomic_save(path, lambda f: f.write(buffer.getvalue()))
+
+
+def load_trained_model(config: RunConfig, data_root=None, results_dir=None, device: str = "cpu", progress: bool = False):
+    """The trained model of ``config`` (trained first if needed; retrained when its checkpoint
+    is gone from the cache, deterministically), its prepared run and its prepared condition."""
     from irstd_lib.engine import load_model_weights
 
     run = run_experiment(config, data_root, results_dir, device, progress)
@@ -439,14 +462,11 @@ def load_trained_model(
     if not weights.is_file():
         run = run_experiment(config, data_root, results_dir, device, progress, retrain=True)
     prep = prepare_run(config, data_root, results_dir, device)
-    model = prep.build_model()
+    condition = prep.prepare_condition(progress)
+    model = prep.build_model(condition.model_kwargs)
     load_model_weights(weights, model)
     model.eval()
-    conditioner = prep.conditioner(progress)
-    if conditioner is not None and config.uses_language:
-        with_text = config.language == "train_test" if text_at_test is None else text_at_test
-        conditioner = conditioner.with_text_in({"train", "test"} if with_text else {"train"})
-    return model, prep.test_set, conditioner, run
+    return model, prep, condition
 
 
 def _write_history(path: Path, history: list[dict]) -> None:
@@ -457,32 +477,27 @@ def _write_history(path: Path, history: list[dict]) -> None:
     atomic_write_text(path, pd.DataFrame(history).to_csv(index=False))
 
 
-def _write_preview(path: Path, model, dataset, train_cfg, device: str, conditioner, n: int = 4) -> None:
-    """A small figure: the first ``n`` test images, their masks and the predicted probabilities."""
+def _write_preview(path: Path, dataset, maps: dict[str, np.ndarray], n: int = PREVIEW_IMAGES) -> None:
+    """A small figure: the first ``n`` test images, their masks and the predicted scores."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    import io as _io
-
     import matplotlib.pyplot as plt
 
-    from irstd_lib.engine import predict_scores
-    from irstd_lib.io import atomic_write_bytes
-
-    pairs = list(predict_scores(model, dataset, size=train_cfg.val_size, policy=train_cfg.eval_policy,
-                                device=device, conditioner=conditioner, indices=range(min(n, len(dataset)))))
-    fig, axes = plt.subplots(3, len(pairs), figsize=(2.2 * len(pairs), 6.6), squeeze=False)
-    for col, (sample, scores) in enumerate(pairs):
-        for row, (image, title) in enumerate(((sample.image, sample.name), (sample.mask, "mask"), (scores, "probability"))):
+    names = [name for name in dataset.names[:n] if name in maps]
+    fig, axes = plt.subplots(3, len(names), figsize=(2.2 * len(names), 6.6), squeeze=False)
+    for col, name in enumerate(names):
+        sample = dataset[dataset.index_of(name)]
+        for row, (image, title) in enumerate(((sample.image, name), (sample.mask, "mask"), (maps[name], "score"))):
             ax = axes[row, col]
             ax.imshow(image, cmap="gray", vmin=0, vmax=1)
             ax.set_title(title, fontsize=8)
             ax.axis("off")
     fig.tight_layout()
-    buffer = _io.BytesIO()
+    buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
     plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_save(path, lambda f: f.write(buffer.getvalue()))
 
 
 def find_run(run: str | os.PathLike, results_dir: str | os.PathLike | None = None) -> dict:

@@ -18,7 +18,9 @@
   dataset folder (``data_root``).
 
 Notebooks call :func:`get_profile` and build their run configs from it, so changing a setting
-here changes every table consistently.
+here changes every table consistently: ``train`` overrides each model's own recipe (the same
+budget for every model of a comparison; each keeps its own loss), ``train_size``, ``eval_size``
+and ``eval_policy`` are the data's size policy.
 """
 
 from __future__ import annotations
@@ -36,9 +38,20 @@ class Profile:
     train: dict
     train_size: int
     eval_size: int | None
+    eval_policy: str = "resize"
     seed: int = 0
     notes: str = ""
     extra: dict = field(default_factory=dict)
+
+    def data_config(self, dataset: str | None = None, **overrides):
+        """The profile's :class:`~irstd_lib.experiments.DataConfig` (its synthetic set, or the
+        named real dataset whose folder is given at run time)."""
+        from irstd_lib.experiments import DataConfig
+
+        values = dict(dataset=dataset or self.dataset, synthetic=dict(self.synthetic),
+                      train_split=self.extra.get("train_split", "trainval"), test_split="test",
+                      train_size=self.train_size, eval_size=self.eval_size, eval_policy=self.eval_policy)
+        return DataConfig(**{**values, **overrides})
 
 
 PROFILES: dict[str, Profile] = {
@@ -57,8 +70,6 @@ PROFILES: dict[str, Profile] = {
             "scheduler": "warmup_cosine",
             "warmup_epochs": 1,
             "val_every": 4,
-            "val_size": 128,
-            "eval_policy": "resize",
         },
         train_size=64,
         eval_size=128,
@@ -79,8 +90,6 @@ PROFILES: dict[str, Profile] = {
             "scheduler": "warmup_linear",
             "warmup_epochs": 10,
             "val_every": 10,
-            "val_size": 512,
-            "eval_policy": "resize",
         },
         train_size=512,
         eval_size=512,

@@ -24,7 +24,16 @@ from irstd_lib.io import atomic_write_text
 from irstd_lib.results import profile_dir
 
 KERNEL_NAME = "irstd-lang"
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def find_notebook_dir() -> Path:
+    """The notebooks: inside the installed package (a wheel ships ``notebooks/`` as
+    ``irstd_lib/notebooks/``, see setup.py), else beside the package in a source checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "notebooks", package.parent / "notebooks"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"no notebooks folder in {package} nor beside it: reinstall irstd-lang")
 
 # Order matters only for the report; the teaching notebooks come last.
 NOTEBOOKS: list[str] = [
@@ -141,7 +150,7 @@ def reproduce(
     """Execute the notebooks of ``profile`` and write ``results/<profile>/REPORT.md``."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    notebook_dir = Path(notebook_dir or NOTEBOOK_DIR)
+    notebook_dir = Path(notebook_dir) if notebook_dir is not None else find_notebook_dir()
     names = list(only) if only else list(NOTEBOOKS)
     unknown = [n for n in names if not (notebook_dir / f"{n}.ipynb").is_file()]
     if unknown:
@@ -153,9 +162,8 @@ def reproduce(
     bar = tqdm(names, desc=f"reproduce {profile}", unit="notebook", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
-        parameters: dict = {"profile": profile}
-        if results_dir:
-            parameters["results_dir"] = str(Path(results_dir).resolve())
+        # The results folder is always passed, absolute: the notebooks run in their own folder.
+        parameters: dict = {"profile": profile, "results_dir": str(out_dir.parent.resolve())}
         if data_root:
             parameters["data_root"] = str(data_root)
         parameters.update(extra_parameters or {})

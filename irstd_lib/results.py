@@ -24,12 +24,15 @@ from irstd_lib.io import atomic_write_bytes, atomic_write_text
 
 
 def results_root(results_dir: str | os.PathLike | None = None) -> Path:
-    """``results/`` of the repository (or ``$IRSTD_RESULTS``, or the folder given)."""
+    """The results folder: the one given, else ``$IRSTD_RESULTS``, else ``results/`` in the
+    current working directory. Never derived from where the package is installed (after a wheel
+    install that would be inside site-packages). The notebooks default to ``../results``: Jupyter
+    and nbval start them in ``notebooks/``."""
     if results_dir is not None:
         return Path(results_dir)
-    if "IRSTD_RESULTS" in os.environ:
+    if os.environ.get("IRSTD_RESULTS"):
         return Path(os.environ["IRSTD_RESULTS"])
-    return Path(__file__).resolve().parents[1] / "results"
+    return Path.cwd() / "results"
 
 
 def profile_dir(profile: str, results_dir: str | os.PathLike | None = None) -> Path:

@@ -4,7 +4,9 @@ Two entry points, used by the CLI (``python -m irstd_lib score`` / ``evaluate``)
 
 - :func:`score_prediction_folder`: a folder of prediction files made by any method
   (see :mod:`irstd_lib.predictions`) against the masks of a split;
-- :func:`evaluate_classical`: run a classical baseline (Top-Hat, IPI) on a split and score it.
+- :func:`evaluate_classical`: run a registered classical method (Top-Hat, IPI) on a split and
+  score it, through the evaluation path learned models take
+  (:func:`irstd_lib.engine.evaluate.evaluate`).
 
 Both score at each image's native size, as the field does. A prediction missing for an image of
 the split, or of another size than its mask, is an error that names the file.
@@ -15,7 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from irstd_lib.data.errors import DatasetError
@@ -53,26 +54,25 @@ def evaluate_classical(
     method_kwargs: dict | None = None,
     **metric_kwargs: Any,
 ) -> dict:
-    """Run a classical baseline on every image of ``dataset`` and score its segmentation.
+    """Run the registered classical method ``method`` on every image of ``dataset`` and score
+    its detections (its own adaptive threshold) with :func:`irstd_lib.engine.evaluate.evaluate`.
 
-    The binary prediction is the method's own adaptive threshold (``segment``); ``save_pred``
-    writes ``<name>.png`` (that binary mask, 0/255), which ``score`` reads back, and
-    ``scores/<name>.npy`` (the raw score map, in the method's own units) for ROC curves.
+    ``save_pred`` writes ``<name>.png`` (the binary detection, 0/255), which ``score`` reads back,
+    and ``scores/<name>.npy`` (the raw score map, in the method's own units) for ROC curves.
+    Returns the metrics with ``"method"`` added.
     """
-    from irstd_lib.metrics import SegmentationMetrics
-    from irstd_lib.models.classical import build_classical
+    from irstd_lib.engine.evaluate import evaluate
+    from irstd_lib.models import build_model, get_variant
 
-    detector = build_classical(method, **(method_kwargs or {}))
-    metrics = SegmentationMetrics(**metric_kwargs)
+    if get_variant(method).kind != "classical":
+        raise ValueError(f"{method} is a learned model: train it (python -m irstd_lib train) and evaluate the run")
     out = Path(save_pred) if save_pred is not None else None
-    for index in tqdm(range(len(dataset)), desc=method, disable=not progress):
-        sample = dataset[index]
-        scores = detector.score(sample.image)
-        prediction = detector.segment_scores(scores) if hasattr(detector, "segment_scores") else detector.segment(sample.image)
-        metrics.update(np.asarray(prediction, dtype=bool), sample.mask)
-        if out is not None:
-            write_prediction_png(out / f"{sample.name}.png", np.asarray(prediction, dtype=bool))
-            write_prediction_npy(out / "scores" / f"{sample.name}.npy", scores)
-    result = metrics.compute()
+
+    def save(prediction) -> None:
+        write_prediction_png(out / f"{prediction.sample.name}.png", prediction.detection)
+        write_prediction_npy(out / "scores" / f"{prediction.sample.name}.npy", prediction.scores)
+
+    result = evaluate(build_model(method, **(method_kwargs or {})), dataset, progress=progress,
+                      on_prediction=save if out is not None else None, **metric_kwargs)["metrics"]
     result["method"] = method
     return result

@@ -5,17 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from irstd_lib.models.classical import (
-    CLASSICAL_METHODS,
-    IPI,
-    TopHat,
-    adaptive_threshold,
-    build_classical,
-    build_patch_image,
-    disk_footprint,
-    reconstruct_from_patches,
-    robust_pca_ialm,
-)
+from irstd_lib.models import build_model, get_variant, list_variants
+from irstd_lib.models.base import ClassicalMethod
+from irstd_lib.models.classical.ipi import IPI, build_patch_image, reconstruct_from_patches
+from irstd_lib.models.classical.robust_pca import robust_pca_ialm
+from irstd_lib.models.classical.threshold import adaptive_threshold
+from irstd_lib.models.classical.tophat import TopHat, disk_footprint
 
 
 def gradient_with_blob(size: int = 64, blob_at: tuple[int, int] = (30, 40)) -> tuple[np.ndarray, np.ndarray]:
@@ -175,13 +170,17 @@ def test_ipi_is_deterministic_and_handles_small_images():
     assert tiny.last_info["patch_size"] == 20
 
 
-def test_registry_of_classical_methods():
-    assert set(CLASSICAL_METHODS) == {"tophat", "ipi"}
-    detector = build_classical("ipi", patch_size=30, stride=5)
+def test_classical_methods_are_registry_entries():
+    assert set(list_variants(kind="classical")) == {"tophat", "ipi"}
+    detector = build_model("ipi", patch_size=30, stride=5)
     assert isinstance(detector, IPI) and detector.patch_size == 30
-    assert isinstance(build_classical("TopHat"), TopHat)
-    with pytest.raises(KeyError, match="unknown classical method 'hough'.*ipi, tophat"):
-        build_classical("hough")
+    tophat = build_model("tophat")
+    assert isinstance(tophat, TopHat) and isinstance(tophat, ClassicalMethod) and tophat.radius == 5
+    assert get_variant("tophat").kind == "classical" and get_variant("tophat").recipe is None
+    with pytest.raises(KeyError, match="unknown model 'hough'"):
+        build_model("hough")
+    with pytest.raises(ValueError, match="no weights"):
+        build_model("tophat", checkpoint="weights.pt")
 
 
 def test_evaluate_classical_on_tiny_synthetic(tiny_synthetic_root, tmp_path):

@@ -492,9 +492,8 @@ def test_nuaa_validate_reports_only_misc_111(nuaa_root):
 # ------------------------------------------------------------------------------------------
 # the synthetic dataset (irstd_lib.data.synthetic) reads like the field's datasets
 # ------------------------------------------------------------------------------------------
-def test_synthetic_dataset_reads_with_auto_settings(request):
-    pytest.importorskip("irstd_lib.data.synthetic")
-    root = request.getfixturevalue("tiny_synthetic_root")
+def test_synthetic_dataset_reads_with_auto_settings(tiny_synthetic_root):
+    root = tiny_synthetic_root
     test = IRSTDDataset(root, "test")
     assert test.layout == "plain" and test.description_kind == "target"
     assert test.validate() == []

@@ -35,7 +35,7 @@ def test_output_shapes(size):
     assert out["logits"].shape == (1, 1, h, w)
     assert len(out["aux_logits"]) == 6  # S1..S6
     assert all(a.shape == (1, 1, h, w) for a in out["aux_logits"])
-    assert out["losses"] == {}
+    assert out["aux_losses"] == {}
     assert torch.isfinite(out["logits"]).all()
 
 
@@ -57,7 +57,7 @@ def test_fusion_blocks_off_parameter_difference():
     with_fusion, without = n_params(small()), n_params(small(fusion_blocks=False))
     assert without - with_fusion == 4 * (9 * c * c - 8 * c)
     assert without > with_fusion
-    assert small(fusion_blocks=False).uses_descriptor
+    assert small(fusion_blocks=False).conditioning == "target_descriptor"
 
 
 def test_language_fusion_off_parameter_difference():
@@ -66,8 +66,9 @@ def test_language_fusion_off_parameter_difference():
     c, d = WIDTH, DIM
     with_lang, without = n_params(small()), n_params(small(language_fusion=False))
     assert without - with_lang == 9 * c * c - (d * c + c * c + 12 * c)
-    assert small().uses_descriptor is True
-    assert small(language_fusion=False).uses_descriptor is False
+    assert small().conditioning == "target_descriptor"
+    assert small(language_fusion=False).conditioning == "none"
+    assert small(language_fusion=False).example_condition(2) is None and small().example_condition(2).shape == (2, DIM)
     # Larger descriptor, same width: only the MLP's first layer grows (64 more inputs x C).
     torch.manual_seed(0)
     wider = build_model("lgnet", width=WIDTH, descriptor_dim=DIM + 64)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from irstd_lib import reproduce as reproduce_module
-from irstd_lib.reproduce import NOTEBOOK_DIR, NOTEBOOKS, reproduce
+from irstd_lib.reproduce import NOTEBOOKS, find_notebook_dir, reproduce
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def _notebook(path: Path, body: str) -> None:
 
 def test_every_listed_notebook_exists_with_a_parameters_cell():
     for name in NOTEBOOKS:
-        nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        nb = nbformat.read(find_notebook_dir() / f"{name}.ipynb", as_version=4)
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, name
         assert 'profile = "smoke"' in tagged[0].source
@@ -78,6 +78,40 @@ def test_a_broken_notebook_fails_by_name_while_the_others_are_written(tmp_path, 
     # The command line exits non-zero and names the failing notebook.
     from irstd_lib.__main__ import main
 
-    monkeypatch.setattr(reproduce_module, "NOTEBOOK_DIR", notebooks)
+    monkeypatch.setattr(reproduce_module, "find_notebook_dir", lambda: notebooks)
     assert main(["reproduce", "--profile", "smoke", "--results", str(results)]) == 1
     assert "broken" in capsys.readouterr().err
+
+
+def test_a_non_editable_install_reproduces_into_the_folder_it_is_given(tmp_path):
+    """``pip install .`` (here ``uv pip install --target``, the same non-editable wheel install)
+    then ``reproduce`` from another folder: the package comes from the install, the notebooks
+    from inside the wheel, and every result lands under ``--results`` and nowhere else."""
+    import os
+    import subprocess
+    import sys
+
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.fail("uv not found on PATH: the project installs through uv (README), and this test builds its wheel with it")
+    repo = Path(__file__).resolve().parents[1]
+    site = tmp_path / "site"
+    subprocess.run([uv, "pip", "install", "--no-deps", "--quiet", "--target", str(site), str(repo)], check=True,
+                   cwd=tmp_path, timeout=300)
+    assert (site / "irstd_lib" / "notebooks" / "lgnet_table1_word_counts.ipynb").is_file()
+    elsewhere, out = tmp_path / "elsewhere", tmp_path / "out"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "IRSTD_CACHE": str(tmp_path / "cache")}
+    env.pop("IRSTD_RESULTS", None)
+    where = subprocess.run([sys.executable, "-c", "import irstd_lib; print(irstd_lib.__file__)"], env=env, cwd=elsewhere,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(where).is_relative_to(site), where
+    done = subprocess.run([sys.executable, "-m", "irstd_lib", "reproduce", "--only", "lgnet_table1_word_counts",
+                           "--results", str(out)], env=env, cwd=elsewhere, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["smoke/REPORT.md", "smoke/figures/lgnet_table1_word_counts.png",
+                       "smoke/notebooks/lgnet_table1_word_counts.ipynb", "smoke/tables/lgnet_table1_word_counts.csv",
+                       "smoke/tables/lgnet_table1_word_counts.md"]
+    assert list(elsewhere.iterdir()) == []  # nothing written in the working directory
+    assert not (site / "results").exists() and not (site / "irstd_lib" / "results").exists()

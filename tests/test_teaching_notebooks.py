@@ -60,7 +60,7 @@ def test_parameters_cell_first_code_cell_with_defaults(name):
     namespace: dict = {}
     exec(_source(tagged[0]), namespace)  # plain assignments only
     assert {k: namespace[k] for k in PARAMETERS} == {
-        "profile": "smoke", "data_root": None, "results_dir": None, "seed": 0,
+        "profile": "smoke", "data_root": None, "results_dir": "../results", "seed": 0,
     }
 
 

@@ -1,7 +1,8 @@
-"""Size and speed of a registered model: parameters, FLOPs, inference latency, training throughput.
+"""Size and speed of any registered method: parameters, FLOPs, inference latency, training throughput.
 
 ``profile_model("lgnet", size=512, width=64)`` ->
-``{"params", "gflops", "gmacs", "flop_convention", "latency_ms", "train_img_per_s", "device", ...}``.
+``{"params", "trainable_params", "gflops", "gmacs", "flop_convention", "latency_ms",
+"train_img_per_s", "published", "device", ...}``.
 
 - ``gflops``: one forward pass of ONE image at ``size x size``, counted by
   ``torch.utils.flop_counter.FlopCounterMode``, which counts a multiply-add as 2 FLOPs
@@ -10,11 +11,14 @@
 - ``latency_ms``: median wall time of ``repeats`` forward passes of a ``batch`` after
   ``warmup`` passes, eval mode, no grad (CUDA is synchronised around each pass).
 - ``train_img_per_s``: images per second over ``train_steps`` training steps (forward, BCE on
-  the final and auxiliary logits plus the model's own losses, backward, Adam step) on a random
-  batch of ``train_batch`` images, after one warm-up step.
+  the final and auxiliary logits plus the model's own losses, backward, Adam step over the
+  model's parameter groups) on a random batch of ``train_batch`` images, after one warm-up step.
+- ``published``: what the variant's paper (or toolbox) reports, from the registry.
 
-Any registered model with ``forward(image, descriptor=None)`` works; a random unit-norm
-descriptor (``model.descriptor_dim`` wide, default 512) is passed when ``model.uses_descriptor``.
+The benchmark reads only the model contract (:mod:`irstd_lib.models.base`): inputs are random
+[0, 1] images through ``input_spec.prepare``, the condition is ``model.example_condition``.
+Classical methods (no parameters, no training) report their latency on one random image and
+``None`` for FLOPs and training.
 
 CLI: ``python -m irstd_lib.benchmarks.model_profile --model lgnet --width 16 --size 256``.
 """
@@ -28,39 +32,37 @@ import sys
 import time
 from typing import Any, Sequence
 
+import numpy as np
 import torch
-import torch.nn.functional as F
+
+from irstd_lib.engine.evaluate import move_to_device
+from irstd_lib.models.base import ClassicalMethod, IRSTDModel, grouped_parameters
 
 __all__ = ["profile_model", "count_parameters", "count_flops", "main"]
 
 FLOP_CONVENTION = "torch.utils.flop_counter.FlopCounterMode: 1 multiply-add = 2 FLOPs; forward, one image"
 
 
-def count_parameters(model: torch.nn.Module) -> int:
+def count_parameters(model: Any) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _inputs(model: torch.nn.Module, batch: int, size: int, device: torch.device, generator: torch.Generator):
-    channels = int(getattr(model, "in_channels", 1))
-    image = torch.rand(batch, channels, size, size, generator=generator).to(device)
-    descriptor = None
-    if getattr(model, "uses_descriptor", False):
-        dim = int(getattr(model, "descriptor_dim", 512))
-        descriptor = F.normalize(torch.randn(batch, dim, generator=generator), dim=-1).to(device)
-    return image, descriptor
+def _inputs(model: IRSTDModel, batch: int, size: int, device: torch.device, generator: torch.Generator):
+    image = model.input_spec.prepare(torch.rand(batch, 1, size, size, generator=generator)).to(device)
+    return image, move_to_device(model.example_condition(batch, generator), device)
 
 
-def count_flops(model: torch.nn.Module, size: int, device: str | torch.device = "cpu", seed: int = 0) -> int:
+def count_flops(model: IRSTDModel, size: int, device: str | torch.device = "cpu", seed: int = 0) -> int:
     """FLOPs (FlopCounterMode convention) of one forward pass of one ``size x size`` image."""
     from torch.utils.flop_counter import FlopCounterMode
 
     generator = torch.Generator().manual_seed(seed)
-    image, descriptor = _inputs(model, 1, size, torch.device(device), generator)
+    image, condition = _inputs(model, 1, size, torch.device(device), generator)
     was_training = model.training
     model.eval()
     try:
         with FlopCounterMode(display=False) as counter, torch.no_grad():
-            model(image, descriptor)
+            model(image, condition)
     finally:
         model.train(was_training)
     return int(counter.get_total_flops())
@@ -71,13 +73,23 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _training_loss(out: dict, target: torch.Tensor) -> torch.Tensor:
-    loss = F.binary_cross_entropy_with_logits(out["logits"], target)
-    for aux in out.get("aux_logits", []) or []:
-        loss = loss + F.binary_cross_entropy_with_logits(aux, target)
-    for extra in (out.get("losses") or {}).values():
-        loss = loss + extra
-    return loss
+def _timed(fn, repeats: int, warmup: int, device: torch.device) -> list[float]:
+    times = []
+    for i in range(warmup + repeats):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _profile_classical(name: str, method: ClassicalMethod, size: int, repeats: int, warmup: int, seed: int) -> dict[str, Any]:
+    image = np.random.default_rng(seed).random((size, size), dtype=np.float32)
+    times = _timed(lambda: method.segment(image), repeats, warmup, torch.device("cpu"))
+    return {"params": 0, "trainable_params": 0, "gflops": None, "gmacs": None, "flop_convention": None,
+            "latency_ms": 1e3 * statistics.median(times), "train_img_per_s": None, "batch": 1, "device": "cpu"}
 
 
 def profile_model(
@@ -94,45 +106,42 @@ def profile_model(
     seed: int = 0,
     **model_kwargs: Any,
 ) -> dict[str, Any]:
-    """Profile the registered model ``name`` built with ``model_kwargs`` (see the module docstring)."""
-    from irstd_lib.models.registry import build_model
+    """Profile the registered method ``name`` built with ``model_kwargs`` (see the module docstring)."""
+    from irstd_lib.engine.losses import DeepSupervisionLoss
+    from irstd_lib.models import build_model, get_variant
 
+    variant = get_variant(name)
     torch_device = torch.device(device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_model(name, **model_kwargs)
-    model = model.to(torch_device)
-    generator = torch.Generator().manual_seed(seed)
+    common = {"model": name, "model_kwargs": dict(model_kwargs), "kind": variant.kind, "size": size,
+              "published": dict(variant.published), "torch_threads": torch.get_num_threads()}
+    if isinstance(model, ClassicalMethod):
+        return {**common, **_profile_classical(name, model, size, repeats, warmup, seed)}
 
-    model.eval()
-    image, descriptor = _inputs(model, batch, size, torch_device, generator)
-    times = []
+    model = model.to(torch_device).eval()
+    generator = torch.Generator().manual_seed(seed)
+    image, condition = _inputs(model, batch, size, torch_device, generator)
     with torch.no_grad():
-        for i in range(warmup + repeats):
-            _sync(torch_device)
-            start = time.perf_counter()
-            model(image, descriptor)
-            _sync(torch_device)
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
+        times = _timed(lambda: model(image, condition), repeats, warmup, torch_device)
 
     train_img_per_s = None
     if measure_training:
         train_size = train_size or size
         model.train()
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-        image, descriptor = _inputs(model, train_batch, train_size, torch_device, generator)
+        groups = grouped_parameters(model)
+        optimizer = torch.optim.Adam([{"params": g.params} for g in groups], lr=1e-4)
+        loss_fn = DeepSupervisionLoss("bce")
+        image, condition = _inputs(model, train_batch, train_size, torch_device, generator)
         target = (torch.rand(train_batch, 1, train_size, train_size, generator=generator) > 0.99).float().to(torch_device)
-        elapsed = 0.0
-        for step in range(1 + train_steps):
-            _sync(torch_device)
-            start = time.perf_counter()
+
+        def step() -> None:
             optimizer.zero_grad(set_to_none=True)
-            _training_loss(model(image, descriptor), target).backward()
+            loss_fn(model(image, condition), target)[0].backward()
             optimizer.step()
-            _sync(torch_device)
-            if step > 0:
-                elapsed += time.perf_counter() - start
+
+        elapsed = sum(_timed(step, train_steps, 1, torch_device))
         train_img_per_s = train_batch * train_steps / elapsed
         model.eval()
 
@@ -140,20 +149,18 @@ def profile_model(
     flops = count_flops(model, size, torch_device, seed)
 
     return {
-        "model": name,
-        "model_kwargs": dict(model_kwargs),
+        **common,
         "params": count_parameters(model),
+        "trainable_params": model.trainable_parameters(),
         "gflops": flops / 1e9,
         "gmacs": flops / 2e9,
         "flop_convention": FLOP_CONVENTION,
-        "size": size,
         "batch": batch,
         "latency_ms": 1e3 * statistics.median(times),
         "train_img_per_s": train_img_per_s,
         "train_batch": train_batch if measure_training else None,
         "train_size": (train_size or size) if measure_training else None,
         "device": str(torch_device) if torch_device.type != "cuda" else f"cuda ({torch.cuda.get_device_name(torch_device)})",
-        "torch_threads": torch.get_num_threads(),
     }
 
 
@@ -169,7 +176,7 @@ def _parse_kwarg(text: str) -> tuple[str, Any]:
 
 def add_profile_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``python -m irstd_lib profile`` (and of this module run as a script)."""
-    parser.add_argument("--model", default="lgnet", help="registered model name (default lgnet)")
+    parser.add_argument("--model", default="lgnet", help="registered model name (default lgnet; `python -m irstd_lib models` lists them)")
     parser.add_argument("--width", type=int, default=None, help="model width (passed as width=...)")
     parser.add_argument("--size", type=int, default=512, help="square input size (default 512)")
     parser.add_argument("--batch", type=int, default=1, help="batch for the latency measurement")
@@ -214,11 +221,18 @@ def run_profile(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, sort_keys=True))
         return 0
+    if result["kind"] == "classical":
+        print(f"{args.model} {kwargs}: classical method, no parameters; latency {result['latency_ms']:.1f} ms "
+              f"on one {args.size}x{args.size} image (CPU)")
+        return 0
     train = f"{result['train_img_per_s']:.2f} img/s" if result["train_img_per_s"] is not None else "not measured"
+    published = result["published"]
+    paper = (f"; published {published['params'] / 1e6:.3f} M parameters, {published.get('gflops')} G at "
+             f"{published.get('size')} ({published.get('flops_convention')}, {published.get('source')})" if published else "")
     print(
-        f"{args.model} {kwargs}: {result['params']:,} parameters, {result['gflops']:.2f} GFLOPs "
-        f"({result['gmacs']:.2f} GMACs) at {args.size}x{args.size}; latency {result['latency_ms']:.1f} ms "
-        f"(batch {args.batch}, {result['device']}); training {train}"
+        f"{args.model} {kwargs}: {result['params']:,} parameters ({result['trainable_params']:,} trainable), "
+        f"{result['gflops']:.3f} GFLOPs ({result['gmacs']:.3f} GMACs) at {args.size}x{args.size}; latency "
+        f"{result['latency_ms']:.1f} ms (batch {args.batch}, {result['device']}); training {train}{paper}"
     )
     return 0
 

@@ -34,6 +34,7 @@ What happens when (choices made where the papers are silent):
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -255,6 +256,15 @@ class IRSTDDataset:
             f"IRSTDDataset(root={str(self.root)!r}, split={self.split!r}, layout={self.layout!r}, "
             f"n={len(self)}, descriptions={self.description_kind!r})"
         )
+
+    def fingerprint(self) -> str:
+        """12 hex digits identifying the split's contents: its names and each image's and mask's
+        byte size. Cheap (no decoding) and independent of where the folder lives, so the same
+        data at another path gives the same run hashes and description caches."""
+        digest = hashlib.sha256()
+        for name, image, mask in zip(self.names, self.image_paths, self.mask_paths):
+            digest.update(f"{name}:{Path(image).stat().st_size}:{Path(mask).stat().st_size};".encode())
+        return digest.hexdigest()[:12]
 
     def index_of(self, name: str) -> int:
         """Position of ``name`` in the split (ValueError if absent)."""

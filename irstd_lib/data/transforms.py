@@ -9,8 +9,10 @@ Evaluation (metrics are computed at each image's native size):
   - ``"resize"``: to ``size x size`` with bilinear interpolation (``torch`` ``interpolate``,
     ``align_corners=False``, no antialiasing, i.e. what ``cv2.resize(..., INTER_LINEAR)`` does);
     scores are restored with the same bilinear interpolation back to ``H x W``.
-  - ``"pad"``: zero-pad bottom and right to the next multiple of ``size`` (or of 32 when ``size``
-    is None), as BasicIRSTD does at test time; scores are restored by cropping, exactly.
+  - ``"pad"``: pad bottom and right to the next multiple of ``size`` (or of 32 when ``size``
+    is None), as BasicIRSTD does at test time; scores are restored by cropping, exactly. The pad
+    value is 0 unless given: the evaluator passes the model's input mean, so that padded pixels
+    reach a normalising model as 0, as BasicIRSTD pads its normalised images with zeros.
   - ``"none"``: the image as it is (the model must accept any size).
 
 Training (:class:`TrainTransform`), applied identically to image and mask, deterministic given
@@ -19,7 +21,8 @@ the ``numpy.random.Generator`` passed in:
 1. random scale ``s ~ U(scale_range)`` of the native image (bilinear for the image, nearest for
    the mask, output size ``round(H s) x round(W s)``; a very small target can vanish when
    ``s < 1``, as in every nearest-neighbour pipeline);
-2. zero-pad bottom/right when a side is smaller than ``size``;
+2. pad bottom/right (with ``pad_value``, default 0: the run layer passes the model's input mean,
+   as for evaluation) when a side is smaller than ``size``;
 3. a ``size x size`` crop. With probability ``target_crop_prob`` (default 0.5) and when the mask
    has a target, the crop is drawn uniformly among those that contain one target pixel chosen
    uniformly at random; otherwise it is uniform over the image. Why: infrared small targets
@@ -105,7 +108,7 @@ class RestoreInfo:
 
 
 def prepare_eval_image(
-    image: np.ndarray | torch.Tensor, size: int | None, policy: str
+    image: np.ndarray | torch.Tensor, size: int | None, policy: str, pad_value: float = 0.0
 ) -> tuple[torch.Tensor, RestoreInfo]:
     """``H x W`` image -> ``(1, H', W')`` float32 tensor and the :class:`RestoreInfo` to undo it."""
     if policy not in EVAL_POLICIES:
@@ -121,7 +124,7 @@ def prepare_eval_image(
         if m < 1:
             raise ValueError(f"pad multiple must be positive, got {size}")
         ph, pw = math.ceil(h / m) * m, math.ceil(w / m) * m
-        out = F.pad(t, (0, pw - w, 0, ph - h), value=0.0)
+        out = F.pad(t, (0, pw - w, 0, ph - h), value=float(pad_value))
     else:
         out = t.clone()
     out = out.contiguous()
@@ -167,6 +170,7 @@ class TrainTransform:
         vflip: bool = False,
         transpose: bool = True,
         target_crop_prob: float = 0.5,
+        pad_value: float = 0.0,
     ):
         if int(size) < 1:
             raise ValueError(f"size must be positive, got {size}")
@@ -181,12 +185,13 @@ class TrainTransform:
         self.vflip = bool(vflip)
         self.transpose = bool(transpose)
         self.target_crop_prob = float(target_crop_prob)
+        self.pad_value = float(pad_value)
 
     def __repr__(self) -> str:
         return (
             f"TrainTransform(size={self.size}, scale_range={self.scale_range}, hflip={self.hflip}, "
             f"vflip={self.vflip}, transpose={self.transpose}, "
-            f"target_crop_prob={self.target_crop_prob})"
+            f"target_crop_prob={self.target_crop_prob}, pad_value={self.pad_value})"
         )
 
     def __call__(
@@ -208,7 +213,7 @@ class TrainTransform:
         # 2. pad bottom/right
         ph, pw = max(0, s - h), max(0, s - w)
         if ph or pw:
-            img = F.pad(img, (0, pw, 0, ph), value=0.0)
+            img = F.pad(img, (0, pw, 0, ph), value=self.pad_value)
             msk = F.pad(msk, (0, pw, 0, ph), value=0.0)
         H, W = int(img.shape[0]), int(img.shape[1])
 

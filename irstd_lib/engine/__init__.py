@@ -1,6 +1,7 @@
-"""Training and evaluation engine: losses, optimizers and schedules, checkpoints, the trainer,
-native-size evaluation and minimal torchrun support. Model-agnostic: models are built by the
-registry, descriptors come in through a ``conditioner(batch, phase)`` hook."""
+"""Training and evaluation engine: losses, optimizers and schedules, named recipes, checkpoints,
+the trainer, the evaluation path and minimal torchrun support. It reads models only through the
+contract of :mod:`irstd_lib.models.base`; conditions come in through a ``conditioner(batch,
+phase)`` hook."""
 
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ from irstd_lib.engine.checkpoint import (
     save_checkpoint,
 )
 from irstd_lib.engine.distributed import cleanup_distributed, setup_distributed
-from irstd_lib.engine.evaluate import evaluate_model, predict_scores
+from irstd_lib.engine.evaluate import Prediction, evaluate, evaluate_model, predict, predict_scores
 from irstd_lib.engine.losses import BCEWithLogitsLoss, DeepSupervisionLoss, SoftIoULoss, bce_with_logits
 from irstd_lib.engine.optim import build_optimizer, build_scheduler
+from irstd_lib.engine.recipes import RECIPES, recipe
 from irstd_lib.engine.trainer import TrainConfig, Trainer, seed_everything
 
 __all__ = [
     "BCEWithLogitsLoss",
     "CheckpointError",
     "DeepSupervisionLoss",
+    "Prediction",
+    "RECIPES",
     "SoftIoULoss",
     "TrainConfig",
     "Trainer",
@@ -28,11 +32,14 @@ __all__ = [
     "build_optimizer",
     "build_scheduler",
     "cleanup_distributed",
+    "evaluate",
     "evaluate_model",
     "load_checkpoint",
     "load_model_weights",
+    "predict",
     "predict_scores",
     "read_checkpoint",
+    "recipe",
     "save_checkpoint",
     "seed_everything",
     "setup_distributed",

@@ -31,6 +31,14 @@ import torch
 import torch.nn as nn
 
 from irstd_lib.io import atomic_save
+from irstd_lib.models.weights import (
+    CHECKPOINT_FORMAT,
+    CheckpointError,
+    apply_state_dict,
+    load_weights,
+    torch_load,
+    unwrap_model,
+)
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -44,23 +52,7 @@ __all__ = [
     "unwrap_model",
 ]
 
-CHECKPOINT_FORMAT = "irstd-lang-checkpoint"
 CHECKPOINT_VERSION = 1
-_SHOW = 5  # how many offending keys an error message lists
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be used; the message starts with the file's path."""
-
-    def __init__(self, path: str | os.PathLike, problem: str):
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
-
-
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The module inside a DistributedDataParallel/DataParallel wrapper (or the model itself)."""
-    return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
 
 
 # ------------------------------------------------------------------------------------------
@@ -140,19 +132,10 @@ def save_checkpoint(
     return atomic_save(path, lambda f: torch.save(obj, f))
 
 
-def _torch_load(path: Path) -> Any:
-    if not path.is_file():
-        raise CheckpointError(path, "checkpoint file not found")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not a usable torch file"
-        raise CheckpointError(path, f"not a readable torch checkpoint ({type(exc).__name__}: {exc})") from exc
-
-
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Load and validate the checkpoint dict (on CPU) without applying it to anything."""
     path = Path(path)
-    obj = _torch_load(path)
+    obj = torch_load(path)
     if not isinstance(obj, dict) or obj.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(
             path,
@@ -162,41 +145,6 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if obj.get("version", 0) > CHECKPOINT_VERSION:
         raise CheckpointError(path, f"checkpoint version {obj['version']} is newer than this code ({CHECKPOINT_VERSION})")
     return obj
-
-
-def _strip_prefix(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    if state and all(k.startswith("module.") for k in state):
-        return {k[len("module."):]: v for k, v in state.items()}
-    return dict(state)
-
-
-def _apply_state(path: Path, model: nn.Module, state: Mapping[str, Any], strict: bool) -> dict[str, list[str]]:
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(path, "the model weights are not a state_dict of tensors")
-    state = _strip_prefix(state)
-    target = unwrap_model(model)
-    own = target.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [
-        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-        for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)
-    ]
-    problems = []
-    if strict and missing:
-        problems.append(f"{len(missing)} missing key(s) (e.g. {', '.join(missing[:_SHOW])})")
-    if strict and unexpected:
-        problems.append(f"{len(unexpected)} unexpected key(s) (e.g. {', '.join(unexpected[:_SHOW])})")
-    if mismatched:
-        problems.append(f"{len(mismatched)} shape mismatch(es) (e.g. {'; '.join(mismatched[:_SHOW])})")
-    if problems:
-        raise CheckpointError(
-            path,
-            f"weights do not fit {type(target).__name__}: " + "; ".join(problems)
-            + " (was it saved from a model built with other arguments?)",
-        )
-    target.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
-    return {"missing": missing, "unexpected": unexpected}
 
 
 def load_checkpoint(
@@ -213,7 +161,7 @@ def load_checkpoint(
     mismatches never are."""
     path = Path(path)
     ckpt = read_checkpoint(path)
-    ckpt["load_report"] = _apply_state(path, model, ckpt["model"], strict)
+    ckpt["load_report"] = apply_state_dict(path, model, ckpt["model"], strict)
     if optimizer is not None:
         if ckpt.get("optimizer") is None:
             raise CheckpointError(path, "has no optimizer state to resume from")
@@ -228,18 +176,5 @@ def load_checkpoint(
     return ckpt
 
 
-def load_model_weights(path: str | os.PathLike, model: nn.Module, strict: bool = True) -> nn.Module:
-    """Load only the model weights, from one of our checkpoints or a bare ``state_dict`` file
-    (or a dict with a ``"state_dict"``/``"model"`` entry, as other toolboxes save)."""
-    path = Path(path)
-    obj = _torch_load(path)
-    if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
-        state = obj["model"]
-    elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), Mapping):
-        state = obj["state_dict"]
-    elif isinstance(obj, dict) and isinstance(obj.get("model"), Mapping):
-        state = obj["model"]
-    else:
-        state = obj
-    _apply_state(path, model, state, strict)
-    return model
+# Kept under its engine name: the trainer and older callers load weights through it.
+load_model_weights = load_weights

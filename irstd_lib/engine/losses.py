@@ -8,14 +8,16 @@
   BasicIRSTD toolbox does (its models apply the sigmoid themselves; ours return logits, so the
   sigmoid is applied here). ``per_sample=True`` averages per-image soft IoUs instead.
 - :class:`DeepSupervisionLoss`: ``loss(logits) + aux_weight * R(loss(aux_k) for each side output)
-  + sum(model-reported losses)``.
+  + sum(model-reported losses)`` (the model contract's ``aux_logits`` and ``aux_losses``).
 
 Deep supervision, and the choice of ``R``: LGNet says "BCE at every decoder output" and follows
 U2-Net, whose training loss is the plain **sum** of the fused-output loss and the six side-output
 losses, each weighted 1. That is the default here (``aux_reduction="sum"``, ``aux_weight=1``).
-``aux_reduction="mean"`` averages the side losses instead (what BasicIRSTD does for models that
-return a list of maps). Extra losses a model computes itself (``out["losses"]``, e.g. SAIST's
-MMD term) are added with weight 1; weight them inside the model if needed.
+``aux_reduction="mean"`` averages the side losses instead; ``"mean_all"`` averages the final and
+the side losses together, ``(loss(logits) + sum_k loss(aux_k)) / (1 + K)``, which is what the
+BasicIRSTD toolbox does for models that return a list of maps (DNA-Net's deep supervision).
+Extra losses a model computes itself (``out["aux_losses"]``, e.g. SAIST's MMD term) are added
+with weight 1; the model weights them.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["bce_with_logits", "BCEWithLogitsLoss", "SoftIoULoss", "DeepSupervisionLoss", "LOSS_KINDS"]
+__all__ = ["bce_with_logits", "BCEWithLogitsLoss", "SoftIoULoss", "DeepSupervisionLoss", "LOSS_KINDS", "AUX_REDUCTIONS"]
 
 LOSS_KINDS = ("bce", "softiou", "bce+softiou")
+AUX_REDUCTIONS = ("sum", "mean", "mean_all")
 
 
 def bce_with_logits(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -78,14 +81,14 @@ class DeepSupervisionLoss(nn.Module):
 
     Called as ``loss_fn(outputs: dict, target (B,1,H,W)) -> (total tensor, parts dict of floats)``
     where ``outputs`` is a model's forward dict (``logits``, optional ``aux_logits``, optional
-    ``losses``). ``parts`` has ``"main"``, ``"aux"`` (already weighted and reduced; 0 when there
+    ``aux_losses``). ``parts`` has ``"main"``, ``"aux"`` (already weighted and reduced; 0 when there
     are no side outputs), one ``"model/<name>"`` per model loss and ``"total"``.
     """
 
     def __init__(self, kind: str = "bce", aux_weight: float = 1.0, aux_reduction: str = "sum"):
         super().__init__()
-        if aux_reduction not in ("sum", "mean"):
-            raise ValueError(f"aux_reduction must be 'sum' or 'mean', got {aux_reduction!r}")
+        if aux_reduction not in AUX_REDUCTIONS:
+            raise ValueError(f"aux_reduction must be one of {AUX_REDUCTIONS}, got {aux_reduction!r}")
         self.kind = kind
         self.base = _base_loss(kind)
         self.aux_weight = float(aux_weight)
@@ -104,13 +107,17 @@ class DeepSupervisionLoss(nn.Module):
         aux_list = list(outputs.get("aux_logits") or [])
         aux_value = 0.0
         if aux_list and self.aux_weight != 0.0:
-            side = [self.base(a, target) for a in aux_list]
-            aux = torch.stack(side).sum() if self.aux_reduction == "sum" else torch.stack(side).mean()
-            total = total + self.aux_weight * aux
-            aux_value = float(self.aux_weight * aux.detach())
+            side = torch.stack([self.base(a, target) for a in aux_list])
+            if self.aux_reduction == "mean_all":
+                total = (main + self.aux_weight * side.sum()) / (1 + side.numel())
+                aux_value = float((total - main).detach())  # what deep supervision adds to the final map's loss
+            else:
+                aux = side.sum() if self.aux_reduction == "sum" else side.mean()
+                total = main + self.aux_weight * aux
+                aux_value = float(self.aux_weight * aux.detach())
         parts["aux"] = aux_value
 
-        for name, value in dict(outputs.get("losses") or {}).items():
+        for name, value in dict(outputs.get("aux_losses") or {}).items():
             value = torch.as_tensor(value, device=logits.device).float()
             if value.dim() != 0:
                 raise ValueError(f"model loss {name!r} must be a scalar, got shape {tuple(value.shape)}")

@@ -9,8 +9,7 @@ Papers:
   Adan's betas are timm's defaults ``(0.98, 0.92, 0.99)`` and its ``eps`` 1e-8 (the paper gives
   none); timm's Adan uses decoupled weight decay (``no_prox=False``).
 - SAIST: Adam, lr 1e-4, cosine decay over 400 epochs -> ``"cosine"``.
-- BasicIRSTD: Adam 5e-4 (its default schedule, a step decay, is not reproduced; use ``"constant"``
-  or ``"cosine"``).
+- BasicIRSTD: Adam 5e-4 with a step decay (x ``gamma`` at each milestone epoch) -> ``"multistep"``.
 
 All schedules are :class:`torch.optim.lr_scheduler.LambdaLR` stepped once per optimizer step,
 with a picklable factor object, so ``scheduler.state_dict()`` restores them exactly on resume.
@@ -19,6 +18,8 @@ Warm-up: at optimizer step ``s`` (0-based) the factor is ``(s + 1) / warmup_step
 ``s < warmup_steps`` (the first step already uses ``lr / warmup_steps``, never 0, so no step is
 wasted), then 1. Cosine: ``f = r + (1 - r) * (1 + cos(pi * t / T)) / 2`` with ``r = min_lr / lr``,
 ``t`` the steps after warm-up and ``T`` the total steps after warm-up (clamped at ``T``).
+Multistep: ``f = gamma ** (number of milestones <= the epoch of step s)``, milestones in epochs
+(as ``torch.optim.lr_scheduler.MultiStepLR`` stepped per epoch).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import torch
 __all__ = ["build_optimizer", "build_scheduler", "ScheduleFactor", "OPTIMIZERS", "SCHEDULERS"]
 
 OPTIMIZERS = ("adan", "adam", "adamw", "sgd")
-SCHEDULERS = ("constant", "warmup_linear", "warmup_cosine", "cosine")
+SCHEDULERS = ("constant", "warmup_linear", "warmup_cosine", "cosine", "multistep")
 
 
 def build_optimizer(
@@ -71,17 +72,22 @@ def build_optimizer(
 class ScheduleFactor:
     """Multiplicative lr factor as a function of the optimizer step (picklable, see module doc)."""
 
-    def __init__(self, kind: str, total_steps: int, warmup_steps: int, min_ratio: float):
+    def __init__(self, kind: str, total_steps: int, warmup_steps: int, min_ratio: float,
+                 milestone_steps: tuple[int, ...] = (), gamma: float = 0.1):
         if kind not in SCHEDULERS:
             raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {kind!r}")
         self.kind = kind
         self.total_steps = max(1, int(total_steps))
         self.warmup_steps = max(0, int(warmup_steps)) if kind.startswith("warmup") else 0
         self.min_ratio = float(min_ratio)
+        self.milestone_steps = tuple(int(m) for m in milestone_steps)
+        self.gamma = float(gamma)
 
     def __call__(self, step: int) -> float:
         if self.kind == "constant":
             return 1.0
+        if self.kind == "multistep":
+            return self.gamma ** sum(step >= m for m in self.milestone_steps)
         if step < self.warmup_steps:
             return (step + 1) / self.warmup_steps
         if self.kind == "warmup_linear":
@@ -98,6 +104,8 @@ def build_scheduler(
     steps_per_epoch: int,
     warmup_epochs: float = 0,
     min_lr: float = 0.0,
+    milestones: tuple[int, ...] = (),
+    gamma: float = 0.1,
 ) -> torch.optim.lr_scheduler.LambdaLR:
     """A per-step :class:`LambdaLR` (call ``scheduler.step()`` after every ``optimizer.step()``).
 
@@ -113,5 +121,7 @@ def build_scheduler(
         total_steps=int(epochs) * int(steps_per_epoch),
         warmup_steps=int(round(float(warmup_epochs) * int(steps_per_epoch))),
         min_ratio=min_ratio,
+        milestone_steps=tuple(int(m) * int(steps_per_epoch) for m in milestones),
+        gamma=gamma,
     )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=factor)

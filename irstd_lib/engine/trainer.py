@@ -17,16 +17,23 @@ What it does, and the choices made where the papers are silent:
   fixed for the scheduler.
 - **Loss**: :class:`~irstd_lib.engine.losses.DeepSupervisionLoss` (``config.loss``,
   ``aux_weight``, ``aux_reduction``); LGNet: BCE at every decoder output, summed.
-- **Optimizer / schedule**: :func:`~irstd_lib.engine.optim.build_optimizer` and a per-step
+- **Model**: any :class:`~irstd_lib.models.base.IRSTDModel`; the trainer reads only the contract:
+  ``input_spec.prepare`` turns the batch's [0, 1] grayscale images into the model's input,
+  ``forward(image, condition)`` returns ``logits``/``aux_logits``/``aux_losses``.
+- **Optimizer / schedule**: :func:`~irstd_lib.engine.optim.build_optimizer` over the model's
+  ``parameter_groups()`` (frozen parameters are in no group and never reach the optimizer; each
+  group's lr is ``lr * lr_scale`` and its weight decay the group's or the run's, and
+  ``config.param_groups`` overrides both by group name), and a per-step
   :func:`~irstd_lib.engine.optim.build_scheduler`. Defaults are LGNet's (Adan, lr 1e-3,
-  wd 1e-4, 10 linear warm-up epochs, 600 epochs, batch 8); see :meth:`TrainConfig.saist_paper`
-  and :meth:`TrainConfig.basicirstd` for the others.
+  wd 1e-4, 10 linear warm-up epochs, 600 epochs, batch 8); :meth:`TrainConfig.from_recipe`
+  gives the other papers' (:mod:`irstd_lib.engine.recipes`).
 - **Gradient clipping** (``grad_clip``, global L2 norm) is off by default (no paper mentions it).
 - **Mixed precision**: ``amp="bf16"`` autocasts the forward pass to bfloat16 on CUDA only (no
   grad scaler needed for bf16); on CPU it is ignored (logged once). Losses are always float32.
   A non-finite loss stops training with :class:`FloatingPointError` naming epoch and step.
-- **Conditioning**: ``conditioner(batch, phase)`` (``phase`` "train" or "test") returns extra
-  forward keyword arguments, e.g. ``{"descriptor": (B, D)}`` for LGNet; ``None`` -> none.
+- **Conditioning**: ``conditioner(batch, phase)`` (``phase`` "train" or "test") returns the
+  model's ``condition``, e.g. LGNet's (B, D) target descriptors; without a conditioner the
+  model gets ``None``.
 - **Validation** every ``val_every`` epochs and always after the last epoch, with
   :func:`~irstd_lib.engine.evaluate.evaluate_model` at native size (``eval_policy``,
   ``val_size``, ``threshold``). ``best.pt`` is written when ``select_metric`` improves (higher
@@ -67,8 +74,10 @@ from irstd_lib.engine.checkpoint import (
 )
 from irstd_lib.engine.distributed import barrier, get_rank, get_world_size, is_distributed
 from irstd_lib.engine.evaluate import Conditioner, evaluate_model, move_to_device
-from irstd_lib.engine.losses import LOSS_KINDS, DeepSupervisionLoss
+from irstd_lib.engine.losses import AUX_REDUCTIONS, LOSS_KINDS, DeepSupervisionLoss
 from irstd_lib.engine.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
+from irstd_lib.engine.recipes import recipe
+from irstd_lib.models.base import IRSTDModel, grouped_parameters
 
 __all__ = ["TrainConfig", "Trainer", "seed_everything", "epoch_seed"]
 
@@ -106,6 +115,8 @@ class TrainConfig:
     scheduler: str = "warmup_linear"
     warmup_epochs: float = 10
     min_lr: float = 0.0
+    lr_milestones: list[int] = field(default_factory=list)  # epochs, for scheduler="multistep"
+    lr_gamma: float = 0.1
     loss: str = "bce"
     aux_weight: float = 1.0
     aux_reduction: str = "sum"
@@ -122,6 +133,7 @@ class TrainConfig:
     progress: bool = True
     select_metric: str = "IoU"
     drop_last: bool = True
+    param_groups: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> {"lr"|"lr_scale"|"weight_decay": value}
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, stored in checkpoints
 
     def __post_init__(self) -> None:
@@ -131,6 +143,9 @@ class TrainConfig:
             (self.optimizer.lower() in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
             (self.scheduler.lower() in SCHEDULERS, f"scheduler must be one of {SCHEDULERS}"),
             (self.loss in LOSS_KINDS, f"loss must be one of {LOSS_KINDS}"),
+            (self.aux_reduction in AUX_REDUCTIONS, f"aux_reduction must be one of {AUX_REDUCTIONS}"),
+            (all(set(v) <= {"lr", "lr_scale", "weight_decay"} for v in self.param_groups.values()),
+             "param_groups maps a group name to a dict of lr, lr_scale and/or weight_decay"),
             (self.amp in ("none", "bf16"), "amp must be 'none' or 'bf16'"),
             (self.eval_policy in EVAL_POLICIES, f"eval_policy must be one of {EVAL_POLICIES}"),
             (int(self.epochs) >= 1, "epochs must be >= 1"),
@@ -145,24 +160,9 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def lgnet_paper(cls, **overrides: Any) -> "TrainConfig":
-        return cls(**overrides)
-
-    @classmethod
-    def saist_paper(cls, **overrides: Any) -> "TrainConfig":
-        """Adam 1e-4, cosine decay, 400 epochs, batch 4, 1024x1024 (wd not given: 0)."""
-        base = dict(epochs=400, batch_size=4, lr=1e-4, weight_decay=0.0, optimizer="adam",
-                    scheduler="cosine", warmup_epochs=0, train_size=1024, val_size=1024,
-                    eval_policy="resize")
-        return cls(**{**base, **overrides})
-
-    @classmethod
-    def basicirstd(cls, **overrides: Any) -> "TrainConfig":
-        """BasicIRSTD-like: Adam 5e-4, 400 epochs, SoftIoU, 256 crops, pad-to-32 testing."""
-        base = dict(epochs=400, batch_size=16, lr=5e-4, weight_decay=0.0, optimizer="adam",
-                    scheduler="constant", warmup_epochs=0, loss="softiou", train_size=256,
-                    val_size=None, eval_policy="pad")
-        return cls(**{**base, **overrides})
+    def from_recipe(cls, name: str, **overrides: Any) -> "TrainConfig":
+        """A named recipe (``"lgnet_paper"``, ``"saist_paper"``, ``"basicirstd"``) with overrides."""
+        return cls(**{**recipe(name), **overrides})
 
 
 class Trainer:
@@ -194,6 +194,8 @@ class Trainer:
         self.rank, self.world_size = get_rank(), get_world_size()
         self.is_main = self.rank == 0
 
+        if not isinstance(model, IRSTDModel):
+            raise TypeError(f"Trainer needs an IRSTDModel (irstd_lib.models.base), got {type(model).__name__}")
         self.module = model.to(self.device)
         if is_distributed():
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -202,11 +204,12 @@ class Trainer:
             self.model = self.module
 
         self.loss_fn = DeepSupervisionLoss(config.loss, config.aux_weight, config.aux_reduction)
-        self.optimizer = build_optimizer(config.optimizer, self.module.parameters(), lr=config.lr,
+        self.optimizer = build_optimizer(config.optimizer, self._optimizer_groups(), lr=config.lr,
                                          weight_decay=config.weight_decay)
         self.steps_per_epoch = self._steps_per_epoch()
         self.scheduler = build_scheduler(config.scheduler, self.optimizer, config.epochs,
-                                         self.steps_per_epoch, config.warmup_epochs, config.min_lr)
+                                         self.steps_per_epoch, config.warmup_epochs, config.min_lr,
+                                         tuple(config.lr_milestones), config.lr_gamma)
         self.epoch = 0  # completed epochs
         self.step = 0
         self.history: list[dict[str, Any]] = []
@@ -216,6 +219,22 @@ class Trainer:
         self._amp_warned = False
 
     # ------------------------------------------------------------------ helpers
+    def _optimizer_groups(self) -> list[dict[str, Any]]:
+        """The optimizer's param groups from the model's (see the module docstring)."""
+        cfg = self.config
+        groups = grouped_parameters(self.module)
+        unknown = sorted(set(cfg.param_groups) - {g.name for g in groups})
+        if unknown:
+            raise ValueError(f"param_groups names {unknown} that {type(self.module).__name__} does not have "
+                             f"(its groups: {[g.name for g in groups]})")
+        out = []
+        for group in groups:
+            override = cfg.param_groups.get(group.name, {})
+            lr = override.get("lr", cfg.lr * override.get("lr_scale", group.lr_scale))
+            decay = override.get("weight_decay", cfg.weight_decay if group.weight_decay is None else group.weight_decay)
+            out.append({"params": group.params, "lr": float(lr), "weight_decay": float(decay), "name": group.name})
+        return out
+
     @property
     def last_path(self) -> Path:
         return self.checkpoint_dir / "last.pt"
@@ -258,17 +277,17 @@ class Trainer:
         return torch.utils.data.DataLoader(self.train_data, shuffle=True, generator=generator, **common)
 
     def _forward(self, batch: Mapping[str, Any], phase: str) -> Any:
-        kwargs = dict(self.conditioner(batch, phase)) if self.conditioner is not None else {}
-        kwargs = move_to_device(kwargs, self.device)
-        image = batch["image"].to(self.device, non_blocking=True)
+        condition = self.conditioner(batch, phase) if self.conditioner is not None else None
+        condition = move_to_device(condition, self.device)
+        image = self.module.input_spec.prepare(batch["image"].to(self.device, non_blocking=True))
         if self.config.amp == "bf16":
             if self.device.type == "cuda":
                 with torch.autocast("cuda", dtype=torch.bfloat16):
-                    return self.model(image, **kwargs)
+                    return self.model(image, condition)
             if not self._amp_warned:
                 self.log("amp='bf16' ignored: bf16 autocast is only used on CUDA")
                 self._amp_warned = True
-        return self.model(image, **kwargs)
+        return self.model(image, condition)
 
     def _check_resume_config(self, saved: Mapping[str, Any]) -> None:
         saved_train = saved.get("train", {})
@@ -344,7 +363,8 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.config.grad_clip)
+                torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
+                                               self.config.grad_clip)
             lr = float(self.optimizer.param_groups[0]["lr"])
             self.optimizer.step()
             self.scheduler.step()

@@ -1,11 +1,13 @@
-"""Models, built by name through the registry (``build_model("lgnet", width=16)``).
+"""Every method of the package, built by name through the registry.
 
-Kept import-light: the model modules (torch-heavy) are imported on first use of the registry,
-not when this package is imported.
+One folder per system (``lgnet/``, ``acm/``, ``dnanet/``, ``classical/``), each with its variants
+in its ``__init__.py``; shared layers in ``layers.py``; the contract every method follows in
+``base.py``; weight loading in ``weights.py``. Kept import-light: model code is imported on first
+build, not when this package is imported.
 """
 
 from __future__ import annotations
 
-from .registry import build_model, list_models, register_model
+from irstd_lib.models.registry import ModelVariant, build_model, get_variant, list_variants, register_variant
 
-__all__ = ["build_model", "list_models", "register_model"]
+__all__ = ["ModelVariant", "build_model", "get_variant", "list_variants", "register_variant"]

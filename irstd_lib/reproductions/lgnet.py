@@ -35,10 +35,11 @@ from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported, side_by_side
 from irstd_lib.profiles import get_profile
 
-VARIANTS: dict[str, dict] = {
-    "baseline": {"fusion_blocks": False, "language_fusion": False},
-    "fusion": {"fusion_blocks": True, "language_fusion": False},
-    "full": {"fusion_blocks": True, "language_fusion": True},
+VARIANTS: dict[str, str] = {
+    # table variant -> registered model
+    "baseline": "lgnet_baseline",
+    "fusion": "lgnet_fusion",
+    "full": "lgnet",
 }
 
 METRICS = ("IoU", "nIoU", "Pd", "Fa")
@@ -57,9 +58,11 @@ def lgnet_config(
 ) -> RunConfig:
     """The run config of one LGNet row under a profile.
 
-    ``descriptions``: ``files`` (the dataset's own), ``quadrant`` or ``semantic``; default
-    ``files`` for the synthetic set (its generator writes them) and ``semantic`` for a real
-    folder without description files.
+    ``variant``: ``baseline``, ``fusion`` (no language fusion block: no conditioning at all) or
+    ``full`` (LGNet, conditioned on the target descriptor with ``language`` and
+    ``descriptions``). ``descriptions``: ``files`` (the dataset's own), ``quadrant`` or
+    ``semantic``; default ``files`` for the synthetic set (its generator writes them) and
+    ``semantic`` for a real folder without description files.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown LGNet variant {variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -71,29 +74,24 @@ def lgnet_config(
     train = dict(p.train)
     if epochs is not None:
         train["epochs"] = int(epochs)
-    if variant != "full" and language != "never":
+    conditioning = {}
+    if variant == "full":
+        conditioning = {"language": language, "descriptions": descriptions, "clip": p.clip, "clip_checkpoint": clip_checkpoint}
+    elif language != "never":
         raise ValueError(f"variant {variant!r} has no language fusion block: use language='never'")
     return RunConfig(
-        model="lgnet",
-        model_kwargs={"width": p.lgnet_width, **VARIANTS[variant]},
-        dataset=dataset,
-        synthetic=dict(p.synthetic),
-        split_dir=None,
-        train_split=p.extra.get("train_split", "trainval"),
-        test_split="test",
-        language=language,
-        descriptions=descriptions,
-        clip=p.clip,
-        clip_checkpoint=clip_checkpoint,
+        model=VARIANTS[variant],
+        model_kwargs={"width": p.lgnet_width},
+        data=p.data_config(dataset),
+        conditioning=conditioning,
         train=train,
-        train_size=p.train_size,
         seed=p.seed if seed is None else int(seed),
         profile=p.name,
     )
 
 
 def _row(setting: str, run: RunResult, metrics: dict) -> dict:
-    return {"setting": setting, **{m: metrics[m] for m in METRICS}, "dataset": run.config.dataset,
+    return {"setting": setting, **{m: metrics[m] for m in METRICS}, "dataset": run.config.data.dataset,
             "profile": run.config.profile, "run": run.hash}
 
 
@@ -222,14 +220,15 @@ def training_curves_figure(table: pd.DataFrame, results_dir=None):
 def _description_sets(profile: str, data_root) -> dict[str, dict[str, str]]:
     """Our description sets for the train and test splits: the dataset's files when it has
     them, and the ``semantic`` source generated from the masks."""
-    from irstd_lib.experiments import _open_split, generated_descriptions, resolve_data_root
+    from irstd_lib.conditioning.target_descriptor import generated_descriptions
+    from irstd_lib.experiments import open_split, resolve_data_root
     from irstd_lib.text.descriptions import load_descriptions
 
     config = lgnet_config(profile, data_root=data_root, descriptions="semantic")
-    root = resolve_data_root(config, data_root)
+    root = resolve_data_root(config.data, data_root)
     sets: dict[str, dict[str, str]] = {}
     for split_label, split in (("train", "trainval"), ("test", "test")):
-        ds = _open_split(config, root, split, with_files=False)
+        ds = open_split(config.data, root, split)
         sets[f"semantic, {split_label}"] = generated_descriptions(ds, "semantic")
         if (root / "descriptions").is_dir():
             sets[f"files, {split_label}"] = load_descriptions(root / "descriptions", names=ds.names)
@@ -292,33 +291,35 @@ def figure7_qualitative(
     n_images: int = 4, profile: str = "smoke", data_root=None, device: str = "cpu", results_dir=None,
     max_insets: int = 3, progress: bool = False, **config_kwargs,
 ):
-    """Figure 7: the full model's hardest test images (lowest IoU, then smallest target), each
-    with boxes around its targets and false alarms and zoomed insets. Returns ``(fig, cases)``."""
+    """Figure 7: the full model's hardest test images (lowest IoU, then smallest target area),
+    each with boxes around its targets and false alarms and zoomed insets. Rendered from the
+    run's record (per-image counts and the score maps it keeps), so no checkpoint is needed.
+    Returns ``(fig, cases)``."""
     import matplotlib.pyplot as plt
 
-    from irstd_lib.engine import predict_scores
-    from irstd_lib.experiments import load_trained_model, train_config_for
+    from irstd_lib.experiments import hardest_images, open_split, resolve_data_root
     from irstd_lib.figures import detection_row
-    from irstd_lib.metrics import per_image_metrics
 
     config = lgnet_config(profile, "full", "train", data_root=data_root, **config_kwargs)
-    model, test_set, conditioner, run = load_trained_model(config, data_root, results_dir, device, progress)
-    train_cfg = train_config_for(config, device, False)
-    cases, maps = [], {}
-    for sample, scores in predict_scores(model, test_set, size=train_cfg.val_size, policy=train_cfg.eval_policy,
-                                         device=device, conditioner=conditioner):
-        m = per_image_metrics(scores, sample.mask, threshold=train_cfg.threshold)
-        cases.append({"image": sample.name, "IoU": m["IoU"], "targets": m["n_targets"], "detected": m["n_matched"],
-                      "false alarm px": m.get("n_false_alarm_pixels", m.get("false_alarm_pixels")),
-                      "smallest target px": int(sample.mask.sum()), "run": run.hash})
-        maps[sample.name] = (sample, scores)
-    table = pd.DataFrame(cases).sort_values(["IoU", "smallest target px"]).head(n_images).reset_index(drop=True)
+    run = _run(config, data_root, device, progress, results_dir)
+    per_image = {row["name"]: row for row in run.details()["per_image"]}
+    maps = run.maps()
+    names = [name for name in hardest_images(list(per_image.values()), n_images) if name in maps]
+    test_set = open_split(config.data, resolve_data_root(config.data, data_root), config.data.test_split)
+    cases = []
+    for name in names:
+        row = per_image[name]
+        cases.append({"image": name, "IoU": 100.0 * row["intersection"] / max(row["union"], 1), "targets": row["n_targets"],
+                      "detected": row["n_matched"], "false alarm px": row["n_false_alarm_pixels"],
+                      "target px": row["target_pixels"], "run": run.hash})
+    table = pd.DataFrame(cases)
+    threshold = run.metrics["threshold"]
     fig, axes = plt.subplots(len(table), 1 + max_insets, figsize=(2.6 * (1 + max_insets) + 1.5, 2.8 * len(table)), squeeze=False,
                              gridspec_kw={"width_ratios": [1.4] + [1.6] * max_insets})
-    for row_axes, name in zip(axes, table["image"]):
-        sample, scores = maps[name]
-        detection_row(row_axes, sample.image, sample.mask, scores, threshold=train_cfg.threshold,
-                      title=f"{name}: IoU {table.loc[table.image == name, 'IoU'].iloc[0]:.1f}", max_insets=max_insets)
+    for row_axes, case in zip(axes, cases):
+        sample = test_set[test_set.index_of(case["image"])]
+        detection_row(row_axes, sample.image, sample.mask, maps[case["image"]], threshold=threshold,
+                      title=f"{case['image']}: IoU {case['IoU']:.1f}", max_insets=max_insets)
     fig.suptitle("Hardest test images (green detected, red missed, yellow false alarm)", fontsize=9)
     fig.tight_layout()
     return fig, table

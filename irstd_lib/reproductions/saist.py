@@ -1,5 +1,5 @@
 """SAIST's tables (Zhang et al., CVPR 2025). For now Table 1's classical rows: Top-Hat and IPI,
-run by :mod:`irstd_lib.models.classical` and scored with :mod:`irstd_lib.metrics`, beside the
+run by :mod:`irstd_lib.models.classical` and scored through the package's one evaluation path, beside the
 values SAIST reports for them.
 
 SAIST does not say how it binarised the classical score maps; this package uses each method's

@@ -220,7 +220,8 @@ class TargetDescriptorBank:
                 raise ValueError(f"text {i} is empty or not a string: {text!r}")
         return self._embed("text", texts, [text_hash(t) for t in texts])
 
-    def _optional_text_embeddings(self, texts: Sequence[str | None]) -> list[torch.Tensor | None]:
+    def optional_text_embeddings(self, texts: Sequence[str | None]) -> list[torch.Tensor | None]:
+        """Text embeddings where a text is given; ``None`` rows where it is missing or blank."""
         present = [i for i, t in enumerate(texts) if t is not None and t.strip()]
         rows: list[torch.Tensor | None] = [None] * len(texts)
         if present:
@@ -256,7 +257,7 @@ class TargetDescriptorBank:
             absent = [i for i, t in enumerate(texts) if t is None or not t.strip()]
             if absent:
                 raise ValueError(f"use_text=True but images {absent[:10]} have no description")
-        return combine_embeddings(image_rows, self._optional_text_embeddings(texts), True)
+        return combine_embeddings(image_rows, self.optional_text_embeddings(texts), True)
 
     def precompute(
         self,
@@ -281,7 +282,7 @@ class TargetDescriptorBank:
                 samples = [dataset[i] for i in range(start, min(start + batch_size, n))]
                 image_rows = self.image_embeddings([s.image for s in samples])
                 texts = [s.description if use_text else None for s in samples]
-                text_rows = self._optional_text_embeddings(texts)
+                text_rows = self.optional_text_embeddings(texts)
                 for sample, image_row, text_row in zip(samples, image_rows, text_rows):
                     table[sample.name] = (image_row, text_row)
                 bar.update(len(samples))

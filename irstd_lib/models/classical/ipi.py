@@ -1,36 +1,5 @@
-"""Classical (model-driven, training-free) IRSTD baselines: white Top-Hat and IPI.
+"""IPI: the infrared patch-image model.
 
-Both are CPU-only (numpy / scipy) and share one API, the one :func:`irstd_lib.scoring.evaluate_classical`
-uses::
-
-    detector = build_classical("tophat")          # or "ipi", with keyword overrides
-    scores = detector.score(image)                # float32 HxW, higher = more target-like
-    mask = detector.segment_scores(scores)        # bool HxW, adaptive threshold
-    mask = detector.segment(image)                # both steps at once
-
-``scores`` is an alias of ``score``. Inputs are the project's images: ``float32 H x W`` in [0, 1].
-
-Adaptive segmentation (shared)
-------------------------------
-The classical papers binarise the score (or target) map with an image-adaptive threshold
-``T = max(v_min, mean + k * std)`` of the map (Gao et al. 2013, IPI, Sec. "target segmentation":
-``k`` is an empirically chosen constant, ``v_min`` a floor that keeps an almost-empty map from
-producing detections). The paper gives no single value of ``k`` that the later deep-learning papers
-(ACM, DNANet, SAIST, ...) reuse, so we choose ``k = 3`` (the usual three-sigma rule) for both
-methods and ``v_min = 0`` (a pixel must have a strictly positive score); both are constructor
-arguments. A pixel is a detection when ``score > T``.
-
-Top-Hat
--------
-White top-hat: ``image - opening(image, B)``. The field's comparison tables (e.g. ACM, DNANet,
-SAIST Table 1) run Top-Hat without stating the structuring element; we choose a **disk of radius 5**
-(an 11 x 11 footprint): SPIE's small-target definition allows targets up to about 9 x 9 pixels,
-so an opening with an 11-pixel-wide disk erases every small target while following smooth
-backgrounds, and a disk (unlike a square) treats all directions alike. Borders use scipy's
-``reflect`` mode.
-
-IPI
----
 Gao, Meng, Yang, Wang, Zhou, Hauptmann, "Infrared Patch-Image Model for Small Target Detection in
 a Single Image", IEEE TIP 2013:
 
@@ -58,102 +27,13 @@ a Single Image", IEEE TIP 2013:
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
-__all__ = [
-    "AdaptiveThreshold",
-    "TopHat",
-    "IPI",
-    "CLASSICAL_METHODS",
-    "build_classical",
-    "list_classical",
-    "adaptive_threshold",
-    "disk_footprint",
-    "robust_pca_ialm",
-]
+from irstd_lib.models.classical.robust_pca import robust_pca_ialm
+from irstd_lib.models.classical.threshold import AdaptiveThreshold, as_image
 
-
-def _as_image(image: Any) -> np.ndarray:
-    array = np.asarray(image)
-    if array.ndim != 2:
-        raise ValueError(f"expected a 2-D grayscale image (H x W), got an array of shape {array.shape}")
-    if array.size == 0:
-        raise ValueError(f"expected a non-empty image, got shape {array.shape}")
-    return array.astype(np.float32, copy=False)
-
-
-def adaptive_threshold(scores: np.ndarray, k: float = 3.0, min_value: float = 0.0) -> float:
-    """``max(min_value, mean + k * std)`` of a score map (IPI paper's segmentation threshold)."""
-    scores = np.asarray(scores, dtype=np.float64)
-    return float(max(min_value, scores.mean() + k * scores.std()))
-
-
-def disk_footprint(radius: int) -> np.ndarray:
-    """Boolean disk of the given radius, ``(2r+1) x (2r+1)`` (same as ``skimage.morphology.disk``)."""
-    if radius < 0:
-        raise ValueError(f"radius must be >= 0, got {radius}")
-    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    return (yy * yy + xx * xx) <= radius * radius
-
-
-class AdaptiveThreshold:
-    """Mixin: the shared ``segment_scores`` / ``segment`` / ``scores`` API on top of ``score``."""
-
-    k: float
-    min_value: float
-
-    def score(self, image: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def scores(self, image: np.ndarray) -> np.ndarray:
-        """Alias of :meth:`score`."""
-        return self.score(image)
-
-    def threshold(self, scores: np.ndarray) -> float:
-        return adaptive_threshold(scores, self.k, self.min_value)
-
-    def segment_scores(self, scores: np.ndarray) -> np.ndarray:
-        """Binary detection from a score map: ``scores > max(min_value, mean + k * std)``."""
-        scores = _as_image(scores)
-        return scores > self.threshold(scores)
-
-    def segment(self, image: np.ndarray) -> np.ndarray:
-        return self.segment_scores(self.score(image))
-
-
-class TopHat(AdaptiveThreshold):
-    """White top-hat filter, ``image - opening(image, disk(radius))``, score >= 0.
-
-    ``shape="disk"`` (default, radius 5) or ``"square"`` (a ``(2 radius + 1)``-wide square).
-    """
-
-    def __init__(self, radius: int = 5, shape: str = "disk", k: float = 3.0, min_value: float = 0.0) -> None:
-        if shape not in ("disk", "square"):
-            raise ValueError(f"shape must be 'disk' or 'square', got {shape!r}")
-        if int(radius) < 1:
-            raise ValueError(f"radius must be >= 1, got {radius}")
-        self.radius = int(radius)
-        self.shape = shape
-        self.k = float(k)
-        self.min_value = float(min_value)
-        size = 2 * self.radius + 1
-        self.footprint = disk_footprint(self.radius) if shape == "disk" else np.ones((size, size), dtype=bool)
-
-    def score(self, image: np.ndarray) -> np.ndarray:
-        image = _as_image(image)
-        opened = ndimage.grey_opening(image, footprint=self.footprint, mode="reflect")
-        # Opening is anti-extensive, so this is >= 0 up to rounding; clip the rounding away.
-        return np.maximum(image - opened, 0.0).astype(np.float32)
-
-    def __repr__(self) -> str:
-        return f"TopHat(radius={self.radius}, shape={self.shape!r}, k={self.k}, min_value={self.min_value})"
-
-
-# --------------------------------------------------------------------------------------------
-# IPI
+__all__ = ["IPI", "build_patch_image", "reconstruct_from_patches"]
 
 
 def _window_starts(length: int, patch: int, stride: int) -> np.ndarray:
@@ -207,97 +87,6 @@ def reconstruct_from_patches(
     return np.nanmedian(stack, axis=0)
 
 
-def _randomized_svd(matrix: np.ndarray, rank: int, rng: np.random.Generator, oversample: int = 10, power_iters: int = 2):
-    m, n = matrix.shape
-    k = min(rank + oversample, min(m, n))
-    q = matrix @ rng.standard_normal((n, k))
-    q, _ = np.linalg.qr(q)
-    for _ in range(power_iters):
-        z, _ = np.linalg.qr(matrix.T @ q)
-        q, _ = np.linalg.qr(matrix @ z)
-    u_small, s, vt = np.linalg.svd(q.T @ matrix, full_matrices=False)
-    return (q @ u_small)[:, :rank], s[:rank], vt[:rank]
-
-
-def _gram_svd(matrix: np.ndarray, min_value: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Singular triplets with ``s > min_value`` through the eigendecomposition of the smaller Gram
-    matrix (``X^T X`` or ``X X^T``): 3-5x faster than LAPACK's SVD for the tall patch images of IPI.
-    It squares the condition number, so singular values below ~1e-8 of the largest lose accuracy;
-    the inexact ALM never thresholds that low (its final ``1/mu`` is ~1e-7 ||D||_2 / 1.25).
-    Returns ``(U_k, s_all, Vt_k)`` with all singular values (descending) but only the kept vectors."""
-    m, n = matrix.shape
-    tall = m >= n
-    gram = matrix.T @ matrix if tall else matrix @ matrix.T
-    eigenvalues, eigenvectors = np.linalg.eigh(gram)
-    eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
-    s = np.sqrt(np.maximum(eigenvalues, 0.0))
-    k = int((s > min_value).sum())
-    if k == 0:
-        return np.zeros((m, 0)), s, np.zeros((0, n))
-    if tall:
-        v = eigenvectors[:, :k]
-        u = (matrix @ v) / s[:k]
-        return u, s, v.T
-    u = eigenvectors[:, :k]
-    vt = (u.T @ matrix) / s[:k, None]
-    return u, s, vt
-
-
-def robust_pca_ialm(
-    matrix: np.ndarray,
-    lambda_: float | None = None,
-    max_iter: int = 100,
-    tol: float = 1e-7,
-    rho: float = 1.5,
-    full_svd_fraction: float = 0.3,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Robust PCA ``D = A + E`` (low rank + sparse) by inexact ALM (Lin, Chen & Ma 2010).
-
-    Returns ``(A, E, info)`` with ``info = {"iterations", "rank", "residual", "converged"}``.
-    """
-    d = np.asarray(matrix, dtype=np.float64)
-    m, n = d.shape
-    if lambda_ is None:
-        lambda_ = 1.0 / math.sqrt(max(m, n))
-    rng = np.random.default_rng(seed)
-    norm_fro = float(np.linalg.norm(d))
-    if norm_fro == 0.0:
-        return np.zeros_like(d), np.zeros_like(d), {"iterations": 0, "rank": 0, "residual": 0.0, "converged": True}
-    norm_two = float(np.linalg.norm(d, 2))
-    norm_inf = float(np.abs(d).max()) / lambda_
-    y = d / max(norm_two, norm_inf)
-    a = np.zeros_like(d)
-    e = np.zeros_like(d)
-    mu = 1.25 / norm_two
-    mu_bar = mu * 1e7
-    min_dim = min(m, n)
-    sv = min(10, min_dim)
-    residual = math.inf
-    iteration = 0
-    svp = 0
-    for iteration in range(1, max_iter + 1):
-        t = d - a + y / mu
-        e = np.maximum(t - lambda_ / mu, 0.0) + np.minimum(t + lambda_ / mu, 0.0)
-        target = d - e + y / mu
-        if sv > full_svd_fraction * min_dim:
-            u, s, vt = _gram_svd(target, 1.0 / mu)
-        else:
-            u, s, vt = _randomized_svd(target, sv, rng)
-        svp = int((s > 1.0 / mu).sum())
-        # Rank prediction (Lin et al.'s code): grow the partial SVD while every value survives.
-        sv = min(svp + 1, min_dim) if svp < sv else min(svp + max(1, round(0.05 * min_dim)), min_dim)
-        a = (u[:, :svp] * (s[:svp] - 1.0 / mu)) @ vt[:svp]
-        z = d - a - e
-        y = y + mu * z
-        mu = min(mu * rho, mu_bar)
-        residual = float(np.linalg.norm(z)) / norm_fro
-        if residual < tol:
-            break
-    info = {"iterations": iteration, "rank": svp, "residual": residual, "converged": residual < tol}
-    return a, e, info
-
-
 class IPI(AdaptiveThreshold):
     """Infrared patch-image model (Gao et al. 2013); see the module docstring for every choice."""
 
@@ -334,7 +123,7 @@ class IPI(AdaptiveThreshold):
 
     def decompose(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(background, target)`` images (float32 HxW), before clipping."""
-        image = _as_image(image)
+        image = as_image(image)
         p = min(self.patch_size, *image.shape)
         matrix, rows, cols = build_patch_image(image, p, self.stride)
         low_rank, sparse, info = robust_pca_ialm(
@@ -355,19 +144,3 @@ class IPI(AdaptiveThreshold):
             f"IPI(patch_size={self.patch_size}, stride={self.stride}, lambda_={self.lambda_}, "
             f"max_iter={self.max_iter}, tol={self.tol}, reconstruction={self.reconstruction!r}, k={self.k})"
         )
-
-
-CLASSICAL_METHODS: dict[str, type[AdaptiveThreshold]] = {"tophat": TopHat, "ipi": IPI}
-
-
-def list_classical() -> list[str]:
-    return sorted(CLASSICAL_METHODS)
-
-
-def build_classical(name: str, **kwargs: Any) -> AdaptiveThreshold:
-    """Build a classical detector by name (``"tophat"`` or ``"ipi"``) with keyword overrides."""
-    try:
-        cls = CLASSICAL_METHODS[name.lower()]
-    except (KeyError, AttributeError):
-        raise KeyError(f"unknown classical method {name!r}; available: {', '.join(list_classical())}") from None
-    return cls(**kwargs)

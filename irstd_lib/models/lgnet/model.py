@@ -1,7 +1,7 @@
 """LGNet: language-prior infrared small target detection (Chib & Singh, "Leveraging Language Prior
 for Infrared Small Target Detection", arXiv 2507.13113; dataset LangIR). No public code exists:
-this module follows the paper's text; choices where it is silent are stated below and in
-``lgnet_blocks``.
+this module follows the paper's text; choices where it is silent are stated below and in each
+block's file.
 
 Architecture (the paper's numbering; U2-Net's shape)::
 
@@ -12,12 +12,13 @@ Architecture (the paper's numbering; U2-Net's shape)::
     D2 = RSU6 ( Fusion(E2, up(D3)) )      D1 = RSU7( Fusion(E1, up(D2)) )
     logits, [S1..S6] = OutputBlock(D1..D6)
 
-- Residual U-blocks (``rsu``) whose height shrinks with depth, a dilated RSU4F at the bottom,
+- Residual U-blocks (``rsu.py``) whose height shrinks with depth, a dilated RSU4F at the bottom,
   max-pool (ceil mode) between stages and bilinear upsampling to the skip's exact size, as in
   U2-Net, so any input size works (multiples of 32 and odd sizes alike).
 - Fusion block at each encoder-decoder skip, language fusion block (target descriptor TD =
   CLIP text embedding + CLIP image embedding) at E5/D6, whose sum feeds D5; output block with
-  shallow (D1-D3) and deep (D4-D6) side outputs. See ``lgnet_blocks``.
+  shallow (D1-D3) and deep (D4-D6) side outputs: ``fusion_block.py``, ``language_fusion.py``,
+  ``output_block.py``.
 - Training (not in this module): BCE on the fused map and on every side output, Adan, lr 1e-3,
   wd 1e-4, 10 warm-up epochs, batch 8, 600 epochs, 512x512 inputs.
 
@@ -50,7 +51,7 @@ Ablation switches:
 - ``fusion_blocks=False``: the four skips E4..E1 concatenate [up(decoder), encoder] as U2-Net does
   (decoders D4..D1 then take 2 x width channels).
 - ``language_fusion=False``: E5 and up(D6) are concatenated as in U2-Net (the baseline) and D5
-  takes 2 x width channels; the model then ignores the descriptor (``uses_descriptor`` False).
+  takes 2 x width channels; the model then takes no condition (``conditioning == "none"``).
 Both off gives a U2-Net-style baseline with LGNet's channel plan and output block.
 """
 
@@ -61,9 +62,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .lgnet_blocks import ConcatMerge, FusionBlock, LanguageFusionBlock, OutputBlock
-from .registry import register_model
-from .rsu import build_rsu, upsample_like
+from irstd_lib.models.base import NO_CONDITION, TARGET_DESCRIPTOR, IRSTDModel
+from irstd_lib.models.layers import upsample_like
+from irstd_lib.models.lgnet.fusion_block import ConcatMerge, FusionBlock
+from irstd_lib.models.lgnet.language_fusion import LanguageFusionBlock
+from irstd_lib.models.lgnet.output_block import OutputBlock
+from irstd_lib.models.lgnet.rsu import build_rsu
 
 __all__ = ["LGNet", "StageSpec", "lgnet_channel_plan", "build_lgnet", "LGNET_PAPER_WIDTH", "LGNET_SMOKE_WIDTH"]
 
@@ -112,11 +116,13 @@ def lgnet_channel_plan(width: int = LGNET_PAPER_WIDTH) -> dict[str, StageSpec]:
     return {spec.name: spec for spec in plan}
 
 
-class LGNet(nn.Module):
+class LGNet(IRSTDModel):
     """LGNet (see the module docstring).
 
-    ``forward(image (B, in_channels, H, W), descriptor (B, descriptor_dim) or None)`` returns
-    ``{"logits": (B,1,H,W), "aux_logits": [S1..S6 each (B,1,H,W)], "losses": {}}``.
+    ``forward(image (B, in_channels, H, W), condition)`` with ``condition`` the target
+    descriptor (B, descriptor_dim) (ignored, and may be None, without the language fusion block)
+    returns ``{"logits": (B,1,H,W), "aux_logits": [S1..S6 each (B,1,H,W)], "aux_losses": {}}``.
+    Input: the [0, 1] grayscale image as it is (the paper gives no normalisation), any size.
     """
 
     def __init__(
@@ -134,6 +140,7 @@ class LGNet(nn.Module):
         self.descriptor_dim = descriptor_dim
         self.fusion_blocks = fusion_blocks
         self.language_fusion = language_fusion
+        self.conditioning = TARGET_DESCRIPTOR if language_fusion else NO_CONDITION
         self.plan = lgnet_channel_plan(width)
         p = self.plan
 
@@ -167,11 +174,14 @@ class LGNet(nn.Module):
         self.decoders = nn.ModuleList(decoders)  # D5, D4, D3, D2, D1
         self.output = OutputBlock([p[n].out_channels for n in ("D1", "D2", "D3", "D4", "D5", "D6")], prior_probability)
 
-    @property
-    def uses_descriptor(self) -> bool:
-        return self.language_fusion
+    def example_condition(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """A random unit-norm descriptor per image (the CLIP embeddings are L2-normalised)."""
+        if not self.language_fusion:
+            return None
+        return torch.nn.functional.normalize(torch.randn(batch, self.descriptor_dim, generator=generator), dim=-1)
 
-    def forward(self, image: torch.Tensor, descriptor: torch.Tensor | None = None) -> dict:
+    def forward(self, image: torch.Tensor, condition: torch.Tensor | None = None) -> dict:
+        descriptor = condition
         if image.ndim != 4 or image.shape[1] != self.in_channels:
             raise ValueError(f"image must be (B, {self.in_channels}, H, W), got {tuple(image.shape)}")
         if self.language_fusion and descriptor is None:
@@ -200,10 +210,9 @@ class LGNet(nn.Module):
             decoder_maps.append(h)  # D4, D3, D2, D1
         d6, d5, d4, d3, d2, d1 = decoder_maps
         logits, sides = self.output([d1, d2, d3, d4, d5, d6], tuple(image.shape[-2:]))
-        return {"logits": logits, "aux_logits": sides, "losses": {}}
+        return {"logits": logits, "aux_logits": sides, "aux_losses": {}}
 
 
-@register_model("lgnet")
 def build_lgnet(
     width: int = LGNET_PAPER_WIDTH,
     fusion_blocks: bool = True,
@@ -212,7 +221,7 @@ def build_lgnet(
     in_channels: int = 1,
     prior_probability: float | None = 0.01,
 ) -> LGNet:
-    """Registry builder: ``build_model("lgnet", width=..., fusion_blocks=..., language_fusion=...)``."""
+    """The registry's builder (``build_model("lgnet", width=..., fusion_blocks=..., language_fusion=...)``)."""
     return LGNet(
         width=width,
         in_channels=in_channels,

@@ -20,30 +20,11 @@ with ``ceil_mode=True`` and bilinear upsampling to the exact skip size, so any i
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ConvBNReLU", "RSU", "RSU4F", "upsample_like"]
+from irstd_lib.models.layers import ConvBNReLU, upsample_like
 
-
-def upsample_like(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Bilinearly resize ``x`` to the spatial size of ``reference`` (U2-Net's ``_upsample_like``)."""
-    if x.shape[-2:] == reference.shape[-2:]:
-        return x
-    return F.interpolate(x, size=reference.shape[-2:], mode="bilinear", align_corners=False)
-
-
-class ConvBNReLU(nn.Module):
-    """3x3 convolution (dilation ``dilation``, 'same' padding) + BatchNorm + ReLU (U2-Net's REBNCONV)."""
-
-    def __init__(self, in_channels: int, out_channels: int, dilation: int = 1) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=dilation, dilation=dilation)
-        self.bn = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.bn(self.conv(x)))
+__all__ = ["RSU", "RSU4F", "build_rsu"]
 
 
 class RSU(nn.Module):

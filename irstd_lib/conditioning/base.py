@@ -1,0 +1,71 @@
+"""The interface every conditioning kind implements (see the package docstring)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+__all__ = ["ConditioningContext", "ConditioningKind", "PreparedCondition"]
+
+Conditioner = Callable[[Mapping[str, Any], str], Any]
+
+
+@dataclass
+class ConditioningContext:
+    """What a kind may read while preparing a run: the dataset root and opened splits
+    (``{"train": IRSTDDataset, "test": IRSTDDataset}``), the run's seed, device and progress."""
+
+    root: Path
+    datasets: dict[str, Any]
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool = False
+
+
+@dataclass
+class PreparedCondition:
+    """A kind's output for one run: the training conditioner (``None``: the model gets ``None``),
+    one test conditioner per evaluation name, and keyword arguments the model needs from the
+    condition (e.g. LGNet's ``descriptor_dim``, the CLIP embedding width)."""
+
+    train: Conditioner | None
+    evaluations: dict[str, Conditioner | None]
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+class ConditioningKind(ABC):
+    """One conditioning kind. ``Settings`` is a frozen dataclass of the kind's settings."""
+
+    name: str
+    Settings: type
+
+    def settings(self, values: Mapping[str, Any]) -> Any:
+        """Validated settings from a run config's ``conditioning`` dict (unknown keys are errors)."""
+        known = {f.name for f in fields(self.Settings)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            allowed = ", ".join(sorted(known)) or "none"
+            raise ValueError(f"unknown conditioning settings for kind {self.name!r}: {', '.join(unknown)} (allowed: {allowed})")
+        return self.Settings(**values)
+
+    @abstractmethod
+    def identity(self, settings: Any, seed: int) -> dict[str, Any]:
+        """What of the settings changes a trained model's numbers (enters the run hash)."""
+
+    @abstractmethod
+    def evaluation_names(self, settings: Any) -> tuple[str, ...]:
+        """The test evaluations a run of these settings records."""
+
+    @abstractmethod
+    def primary_evaluation(self, settings: Any) -> str:
+        """The evaluation that stands for the run (what its tables show by default)."""
+
+    def needs_description_files(self, settings: Any) -> bool:
+        """Whether the splits must be opened with the dataset's description files."""
+        return False
+
+    @abstractmethod
+    def prepare(self, settings: Any, context: ConditioningContext) -> PreparedCondition:
+        """Prepare the conditioners of a run (before its model is built)."""

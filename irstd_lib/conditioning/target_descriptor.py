@@ -1,0 +1,170 @@
+"""The ``target_descriptor`` kind: LGNet's CLIP target descriptor.
+
+The descriptor of an image is ``TD = E_image(image) + E_text(description)`` (CLIP embeddings,
+L2-normalised, see :mod:`irstd_lib.text.target_descriptor`), or ``E_image(image)`` alone where
+text is not used. Settings (``RunConfig.conditioning``):
+
+- ``language``: when text enters the descriptor (LGNet's Table 2):
+  ``"never"`` (the image embedding alone, in training and test), ``"train"`` (text in training,
+  image alone at test: the paper's default, since test images come without a description) or
+  ``"train_test"`` (text in both). ``train`` and ``train_test`` train the same model, so they
+  are one run (one hash) recording two evaluations, ``test_without_text`` and ``test_with_text``;
+  a ``never`` run records one, ``test``.
+- ``descriptions``: where the text comes from: ``"files"`` (the dataset's own, LangIR layout),
+  ``"quadrant"`` or ``"semantic"`` (generated from the masks once, cached; see
+  :mod:`irstd_lib.text.descriptions`; both read the ground truth, as LGNet's training does).
+- ``clip``: ``"tiny"`` (a small randomly initialised CLIP, seeded by the run's seed) or an
+  open_clip architecture such as ``"ViT-B-16"`` with ``clip_checkpoint`` a local weights file
+  (nothing is downloaded). The checkpoint enters the run's identity by its content hash.
+
+CLIP is frozen: every image's embedding (of the whole, unaugmented image, so that CLIP runs once
+per image and never inside an epoch) and its description's text embedding are computed before
+training and cached on disk. In training a crop of an image gets its whole image's descriptor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from irstd_lib.conditioning.base import ConditioningContext, ConditioningKind, PreparedCondition
+from irstd_lib.paths import cache_dir
+
+__all__ = ["DescriptorConditioner", "KIND", "LANGUAGE_MODES", "DESCRIPTION_SOURCES", "TargetDescriptorConditioning",
+           "build_clip_encoder", "clip_key", "generated_descriptions"]
+
+LANGUAGE_MODES = ("never", "train", "train_test")
+DESCRIPTION_SOURCES = ("files", "quadrant", "semantic")
+
+
+def build_clip_encoder(clip: str, clip_checkpoint: str | None, seed: int, device: str = "cpu"):
+    from irstd_lib.text.clip_encoder import ClipEncoder
+
+    if clip == "tiny":
+        return ClipEncoder.tiny(seed=seed, device=device)
+    if clip_checkpoint is None:
+        raise ValueError(
+            f"clip={clip!r} needs clip_checkpoint: a local weights file (nothing is downloaded); "
+            "use clip='tiny' for a random small encoder"
+        )
+    return ClipEncoder(clip, checkpoint=clip_checkpoint, device=device, seed=seed)
+
+
+def clip_key(clip: str, clip_checkpoint: str | None, seed: int) -> str:
+    """The identity of CLIP weights, as ``ClipEncoder.key`` spells it, without building the
+    model: the architecture and the checkpoint's content hash (or the random seed)."""
+    from irstd_lib.text.clip_encoder import TINY_CLIP_NAME, file_sha256
+
+    name = TINY_CLIP_NAME if clip == "tiny" else clip
+    if clip_checkpoint is None:
+        if clip != "tiny":
+            build_clip_encoder(clip, clip_checkpoint, seed)  # raises the clear "needs clip_checkpoint" error
+        return f"{name}@random-seed{seed}"
+    path = Path(clip_checkpoint).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: CLIP checkpoint file not found (weights are never downloaded)")
+    return f"{name}@sha256:{file_sha256(path)[:12]}"
+
+
+def generated_descriptions(dataset, source: str, progress: bool = False) -> dict[str, str]:
+    """``name -> description`` from a generating source (``quadrant``, ``semantic``...), written
+    once into the cache folder keyed by the split's fingerprint and read back afterwards."""
+    from irstd_lib.text.descriptions import describe_dataset, load_descriptions
+
+    out = cache_dir("descriptions", source, dataset.fingerprint())
+    describe_dataset(dataset, source, out_dir=out, progress=progress)
+    return load_descriptions(out, names=dataset.names)
+
+
+def descriptions_for(source: str, datasets: list, progress: bool = False) -> dict[str, str]:
+    """``name -> description`` for every image of ``datasets`` from ``source``: ``files`` reads
+    the description files the splits were opened with, the others are generated and cached."""
+    if source == "files":
+        from irstd_lib.data import read_description
+
+        # The description files themselves: no image needs decoding to read them.
+        return {name: read_description(path) for ds in datasets for name, path in zip(ds.names, ds.description_paths)}
+    texts: dict[str, str] = {}
+    for ds in datasets:
+        texts.update(generated_descriptions(ds, source, progress))
+    return texts
+
+
+class DescriptorConditioner:
+    """The engine's conditioner: a batch's (B, D) target descriptors from a precomputed table
+    ``name -> (image embedding, text embedding or None)``; text is added in the ``phases`` named."""
+
+    def __init__(self, table: dict, use_text_in: set[str]) -> None:
+        self.table = table
+        self.use_text_in = set(use_text_in)
+
+    def __call__(self, batch: Mapping[str, Any], phase: str):
+        from irstd_lib.text.target_descriptor import stack_descriptors
+
+        names = batch["name"]
+        names = [names] if isinstance(names, str) else list(names)
+        return stack_descriptors(self.table, names, phase in self.use_text_in)
+
+
+class TargetDescriptorConditioning(ConditioningKind):
+    name = "target_descriptor"
+
+    @dataclass(frozen=True)
+    class Settings:
+        language: str = "train"
+        descriptions: str = "files"
+        clip: str = "tiny"
+        clip_checkpoint: str | None = None
+
+        def __post_init__(self) -> None:
+            if self.language not in LANGUAGE_MODES:
+                raise ValueError(f"language must be one of {LANGUAGE_MODES}, got {self.language!r}")
+            if self.descriptions not in DESCRIPTION_SOURCES:
+                raise ValueError(f"descriptions must be one of {DESCRIPTION_SOURCES}, got {self.descriptions!r}")
+
+        @property
+        def uses_text(self) -> bool:
+            return self.language != "never"
+
+    def identity(self, settings: Settings, seed: int) -> dict[str, Any]:
+        return {
+            "language": "text_in_training" if settings.uses_text else "never",
+            "descriptions": settings.descriptions if settings.uses_text else None,
+            "clip_key": clip_key(settings.clip, settings.clip_checkpoint, seed),
+        }
+
+    def evaluation_names(self, settings: Settings) -> tuple[str, ...]:
+        return ("test_without_text", "test_with_text") if settings.uses_text else ("test",)
+
+    def primary_evaluation(self, settings: Settings) -> str:
+        return {"never": "test", "train": "test_without_text", "train_test": "test_with_text"}[settings.language]
+
+    def needs_description_files(self, settings: Settings) -> bool:
+        return settings.uses_text and settings.descriptions == "files"
+
+    def prepare(self, settings: Settings, context: ConditioningContext) -> PreparedCondition:
+        """CLIP embeddings of every train and test image and of their descriptions."""
+        from irstd_lib.text.target_descriptor import TargetDescriptorBank
+
+        encoder = build_clip_encoder(settings.clip, settings.clip_checkpoint, context.seed, context.device)
+        expected = clip_key(settings.clip, settings.clip_checkpoint, context.seed)
+        if encoder.key != expected:
+            raise RuntimeError(f"CLIP key {encoder.key} differs from the expected {expected}")
+        datasets = [context.datasets["train"], context.datasets["test"]]
+        texts = descriptions_for(settings.descriptions, datasets, context.progress) if settings.uses_text else {}
+        bank = TargetDescriptorBank(encoder)
+        table = {}
+        for ds in datasets:
+            image_rows = bank.image_embeddings([ds[i].image for i in range(len(ds))])
+            text_rows = bank.optional_text_embeddings([texts.get(n) for n in ds.names])
+            table.update({name: (image, text) for name, image, text in zip(ds.names, image_rows, text_rows)})
+        train_phases = {"train"} if settings.uses_text else set()
+        evaluations = ({"test_without_text": DescriptorConditioner(table, train_phases),
+                        "test_with_text": DescriptorConditioner(table, {"train", "test"})}
+                       if settings.uses_text else {"test": DescriptorConditioner(table, set())})
+        return PreparedCondition(train=DescriptorConditioner(table, train_phases), evaluations=evaluations,
+                                 model_kwargs={"descriptor_dim": int(encoder.embed_dim)})
+
+
+KIND = TargetDescriptorConditioning()

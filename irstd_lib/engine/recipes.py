@@ -1,0 +1,48 @@
+"""Named training recipes: the settings a paper (or a toolbox) trains its models with.
+
+Every registered learned model names its default recipe (``ModelVariant.recipe``); a run's
+training settings are that recipe with the run's overrides on top (``RunConfig.train``), so a
+profile can give every model of a comparison the same budget while each keeps its own loss.
+
+- ``lgnet_paper``: LGNet's text: Adan, lr 1e-3, weight decay 1e-4, 10 linear warm-up epochs,
+  600 epochs, batch 8, BCE at every decoder output (summed, as U2-Net), 512x512 train and test.
+- ``saist_paper``: SAIST's text: Adam, lr 1e-4, cosine decay, 400 epochs, batch 4, 1024x1024
+  (no weight decay is given: 0).
+- ``basicirstd``: the BasicIRSTD toolbox's defaults, under which ACM and DNA-Net are usually
+  reported: Adam 5e-4, 400 epochs, batch 16, SoftIoU averaged over the final and the
+  deep-supervision outputs, random 256x256 crops, test images padded to a multiple of 32 at
+  native size, the lr divided by 10 at epochs 200 and 300.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["RECIPES", "recipe"]
+
+RECIPES: dict[str, dict[str, Any]] = {
+    "lgnet_paper": {
+        "epochs": 600, "batch_size": 8, "optimizer": "adan", "lr": 1e-3, "weight_decay": 1e-4,
+        "scheduler": "warmup_linear", "warmup_epochs": 10, "loss": "bce", "aux_weight": 1.0, "aux_reduction": "sum",
+        "val_size": 512, "eval_policy": "resize", "train_size": 512,
+    },
+    "saist_paper": {
+        "epochs": 400, "batch_size": 4, "optimizer": "adam", "lr": 1e-4, "weight_decay": 0.0,
+        "scheduler": "cosine", "warmup_epochs": 0, "loss": "bce", "aux_weight": 1.0, "aux_reduction": "sum",
+        "val_size": 1024, "eval_policy": "resize", "train_size": 1024,
+    },
+    "basicirstd": {
+        "epochs": 400, "batch_size": 16, "optimizer": "adam", "lr": 5e-4, "weight_decay": 0.0,
+        "scheduler": "multistep", "lr_milestones": [200, 300], "lr_gamma": 0.1, "warmup_epochs": 0,
+        "loss": "softiou", "aux_weight": 1.0, "aux_reduction": "mean_all",
+        "val_size": None, "eval_policy": "pad", "train_size": 256,
+    },
+}
+
+
+def recipe(name: str) -> dict[str, Any]:
+    """A copy of the recipe's settings (``TrainConfig`` fields)."""
+    try:
+        return dict(RECIPES[name])
+    except KeyError:
+        raise KeyError(f"unknown training recipe {name!r}; known: {', '.join(RECIPES)}") from None

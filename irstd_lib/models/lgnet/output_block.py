@@ -1,0 +1,66 @@
+"""LGNet's output block: shallow and deep side outputs, scaling weights, 1x1 fusion."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["OutputBlock"]
+
+
+class OutputBlock(nn.Module):
+    """LGNet's output block.
+
+    Paper: 1x1 convolutions give side outputs of D1-D3 ("shallow") and D4-D6 ("deep"), upsampled
+    to the input size; scaling weights computed from the concatenated shallow outputs scale them;
+    the maps are concatenated and fused by a 1x1 convolution into the final map.
+
+    Choices where the paper is silent: the weights are per pixel, three maps
+    ``sigmoid(Conv1x1(cat(S1, S2, S3)))`` (3 -> 3 channels), one per deep output: the shallow
+    maps, which keep the fine spatial detail, rescale the coarse deep maps
+    (``D4' = w_1 * S4`` and so on). The fusion is ``Conv1x1(cat(S1, S2, S3, D4', D5', D6'))``
+    (6 -> 1). The six unscaled side outputs are returned for deep supervision (BCE on each).
+
+    Initialisation (the paper is silent): with ``prior_probability`` p (default 0.01), the side
+    convolutions start with bias ``log(p / (1 - p))`` and the fusion averages its six inputs, so
+    the network starts out predicting "background" with probability about 1 - p everywhere, as
+    RetinaNet initialises its classifier (Lin et al., 2017). Targets cover about 0.2 % of the
+    pixels; from PyTorch's default initialisation (p about 0.5) the first hundreds of BCE steps
+    only learn to push the background down, which a 600-epoch run does not notice and a short
+    CPU run never gets past (measured: IoU 0 after 180 steps without this, 0.8 on the training
+    batch after 60 steps with it). ``prior_probability=None`` keeps PyTorch's initialisation.
+    """
+
+    def __init__(self, side_channels: list[int] | tuple[int, ...], prior_probability: float | None = 0.01) -> None:
+        super().__init__()
+        if len(side_channels) != 6:
+            raise ValueError("the output block takes the six decoder maps D1..D6")
+        self.side_convs = nn.ModuleList([nn.Conv2d(c, 1, 1) for c in side_channels])
+        self.scale_conv = nn.Conv2d(3, 3, 1)
+        self.fuse_conv = nn.Conv2d(6, 1, 1)
+        if prior_probability is not None:
+            if not 0 < prior_probability < 1:
+                raise ValueError(f"prior_probability must be in (0, 1), got {prior_probability}")
+            bias = math.log(prior_probability / (1 - prior_probability))
+            with torch.no_grad():
+                for conv in self.side_convs:
+                    conv.bias.fill_(bias)
+                self.fuse_conv.weight.fill_(1 / 6)
+                self.fuse_conv.bias.zero_()
+
+    def forward(self, decoder_maps: list[torch.Tensor], size: tuple[int, int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``decoder_maps`` = [D1, ..., D6]; returns (fused logits, [S1, ..., S6]) at ``size``."""
+        sides = []
+        for conv, feature in zip(self.side_convs, decoder_maps):
+            side = conv(feature)
+            if side.shape[-2:] != tuple(size):
+                side = F.interpolate(side, size=size, mode="bilinear", align_corners=False)
+            sides.append(side)
+        shallow = torch.cat(sides[:3], dim=1)
+        weights = torch.sigmoid(self.scale_conv(shallow))
+        deep = torch.cat(sides[3:], dim=1) * weights
+        fused = self.fuse_conv(torch.cat([shallow, deep], dim=1))
+        return fused, sides
