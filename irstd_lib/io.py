@@ -15,6 +15,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 
+def _default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _default_file_mode()  # what open() would give a new file, read once at import
+
+
 def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,6 +33,7 @@ def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: s
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _FILE_MODE)  # mkstemp creates 0600; results are ordinary shared files
         os.replace(tmp, path)
     except BaseException:
         try:
