@@ -96,12 +96,20 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("evaluate", "run a classical method (Top-Hat, IPI) on a split, or show a trained run's test metrics")
+@command("evaluate", "score a classical method, or a trained model's weights file, on a split; or show a trained run's test metrics")
+@arg("--eval-policy", default=None, choices=["resize", "pad", "none"], help="with --checkpoint: how test images are prepared (default: the model's recipe)")
+@arg("--eval-size", type=int, default=None, help="with --checkpoint: the size the policy uses (default: the model's recipe)")
+@arg("--kw", action="append", default=[], metavar="KEY=VALUE", help="with --checkpoint: extra model keyword (JSON value)")
+@arg("--checkpoint", default=None, metavar="PATH", help="a learned model's weights (our checkpoints or a state_dict): score it with --method NAME")
+@arg("--clip", default=None, help="with --checkpoint, SAIST: the CLIP architecture (tiny or an open_clip name)")
+@arg("--clip-checkpoint", default=None, metavar="PATH", help="with --checkpoint, SAIST: local open_clip weights")
+@arg("--sam", default=None, help="with --checkpoint, SAIST: the SAM configuration (tiny, vit_b, vit_l, vit_h)")
+@arg("--sam-checkpoint", default=None, metavar="PATH", help="with --checkpoint, SAIST: local SAM weights")
 @arg("--json", action="store_true", help="print one JSON object with the metrics")
 @arg("--save-pred", type=Path, default=None, help="write <name>.png binary predictions (and scores/<name>.npy) here")
 @arg("--results", type=Path, default=None, help="results folder holding runs/ (default: ./results)")
 @arg("--run", default=None, help="a trained run: its hash (results/runs/<hash>) or its folder")
-@arg("--method", default=None, help="a registered classical method, e.g. tophat or ipi (needs --data)")
+@arg("--method", default=None, help="a registered method: a classical one (tophat, ipi), or a learned one with --checkpoint (needs --data)")
 @_dataset_arguments(data_required=False)
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if (args.method is None) == (args.run is None):
@@ -121,15 +129,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.data is None:
         print("error: --method needs --data ROOT", file=sys.stderr)
         return 2
-    from irstd_lib.scoring import evaluate_classical
-
     dataset = _open_dataset(args)
-    result = evaluate_classical(args.method, dataset, save_pred=args.save_pred, progress=not args.json)
+    if args.checkpoint is not None:
+        from irstd_lib.benchmarks.model_profile import parse_kwarg, weights_kwargs
+        from irstd_lib.scoring import evaluate_checkpoint
+
+        kwargs = dict(parse_kwarg(text) for text in args.kw)
+        kwargs.update(weights_kwargs(args))
+        result = evaluate_checkpoint(args.method, args.checkpoint, dataset, model_kwargs=kwargs, size=args.eval_size,
+                                     policy=args.eval_policy, progress=not args.json)
+    else:
+        from irstd_lib.scoring import evaluate_classical
+
+        result = evaluate_classical(args.method, dataset, save_pred=args.save_pred, progress=not args.json)
     _print_metrics(_public_metrics(result), args.json)
     return 0
 
 
 @command("train", "train (or reuse) one experiment run from a JSON run config, then print its test metrics")
+@arg("--clip-checkpoint", default=None, metavar="PATH", help="local open_clip weights for a SAIST variant (model_kwargs)")
+@arg("--sam-checkpoint", default=None, metavar="PATH", help="local SAM weights for a SAIST variant (model_kwargs)")
 @arg("--json", action="store_true", help="print the run record as one JSON object")
 @arg("--no-progress", action="store_true", help="no progress bars")
 @arg("--device", default="cpu", help="torch device (default cpu)")
@@ -140,6 +159,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from irstd_lib.experiments import RunConfig, run_experiment
 
     config = RunConfig.from_file(args.config)
+    weights = {k: str(v) for k, v in (("sam_checkpoint", args.sam_checkpoint), ("clip_checkpoint", args.clip_checkpoint)) if v}
+    if weights:
+        config = config.replace(model_kwargs={**config.model_kwargs, **weights})
     run = run_experiment(config, data_root=args.data, results_dir=args.results, device=args.device, progress=not args.no_progress)
     if args.json:
         print(json.dumps(run.record, sort_keys=True))
@@ -178,7 +200,10 @@ def cmd_models(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         params = "no parameters" if row["params"] == 0 else f"{row['params'] / 1e6:.3f} M params"
-        published = f" (published {row['published_params'] / 1e6:.3f} M)" if row.get("published_params") else ""
+        if row["trainable_params"] != row["params"]:
+            params += f" ({row['trainable_params'] / 1e6:.3f} M trainable)"
+        published = (f" (published {row['published_params'] / 1e6:.3f} M, {row['published_params_kind']})"
+                     if row.get("published_params") else "")
         switches = f"; switches: {', '.join(row['switches'])}" if row["switches"] else ""
         recipe = f"; recipe {row['recipe']}" if row["recipe"] else ""
         print(f"{row['name']:<16} {row['kind']:<9} {row['system']}: {params}{published}; conditioning "
@@ -250,11 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from irstd_lib.data.errors import DatasetError
+    from irstd_lib.models.weights import CheckpointError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DatasetError, FileNotFoundError, FileExistsError, KeyError, ValueError) as exc:
+    except (DatasetError, CheckpointError, FileNotFoundError, FileExistsError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -27,6 +27,8 @@ conditioning kind says matters, the resolved training settings and the seed::
     results/runs/<hash>/details.json    per evaluation: per-image counts and the Pd-Fa ROC
     results/runs/<hash>/maps.npz        score maps (uint8, /255) of the primary evaluation for
                                         the first test images and the hardest ones
+    results/runs/<hash>/inspection.npz  the model's inspection maps of the first 3 test images
+                                        (float16; only models that have some, e.g. SAIST)
     results/runs/<hash>/history.csv     the training curve
     results/runs/<hash>/preview.png     the first test images, masks and score maps
 
@@ -55,8 +57,17 @@ from irstd_lib.results import results_root
 # same config, so that stale run records are not reused.
 RUN_FORMAT_VERSION = 3
 
+TRAIN_POLICIES = ("crop", "resize")
+
+# Settings added after records were made enter a run's identity only away from their default, so
+# that the records made before them keep their hashes.
+_DATA_FIELDS_ADDED_LATER = {"train_policy": "crop", "split_scheme": "standard"}
+
 PREVIEW_IMAGES = 4
 """Score maps kept per run: the first test images and as many of the hardest."""
+
+INSPECTED_IMAGES = 3
+"""Inspection maps kept per run (models that have some): the first test images."""
 
 # TrainConfig fields a run sets from elsewhere (data, seed) or that never change numbers.
 _TRAIN_FIELDS_FROM_RUN = ("seed", "train_size", "val_size", "eval_policy", "device", "progress")
@@ -74,10 +85,16 @@ class DataConfig:
     """The data of a run: ``dataset`` is ``"synthetic"`` (the embedded generator's set, described
     by ``synthetic``) or a dataset name whose folder is given at run time (``data_root``).
 
-    Size policy: training takes ``train_size`` x ``train_size`` inputs (random-scale crops, see
-    :class:`~irstd_lib.data.transforms.TrainTransform`); test images are prepared by
+    Size policy: training takes ``train_size`` x ``train_size`` inputs, by ``train_policy``:
+    ``"crop"`` (random-scale crops with flips, :class:`~irstd_lib.data.transforms.TrainTransform`)
+    or ``"resize"`` (the whole image resized, no augmentation: SAIST trains on whole images
+    resized to 1024, and its scene prompt describes the whole image); test images are prepared by
     ``eval_policy`` (``"resize"`` to ``eval_size``, ``"pad"`` to a multiple of ``eval_size`` or
-    32, ``"none"``) and always scored at their native size."""
+    32, ``"none"``) and always scored at their native size.
+
+    Splits: ``train_split`` and ``test_split`` name lists of the dataset's own
+    (``split_scheme="standard"``) or of SAIST's 50/30/20 partition (``"saist_50_30_20"``, seeded by
+    the run's seed; :mod:`irstd_lib.data.splits`)."""
 
     dataset: str = "synthetic"
     synthetic: dict = field(default_factory=lambda: {"n": 120, "seed": 0, "size": 128})
@@ -88,10 +105,18 @@ class DataConfig:
     train_size: int = 128
     eval_size: int | None = 128
     eval_policy: str = "resize"
+    train_policy: str = "crop"
+    split_scheme: str = "standard"
 
     def __post_init__(self) -> None:
         from irstd_lib.data.transforms import EVAL_POLICIES
 
+        if self.train_policy not in TRAIN_POLICIES:
+            raise ValueError(f"data.train_policy must be one of {TRAIN_POLICIES}, got {self.train_policy!r}")
+        from irstd_lib.data.splits import SPLIT_SCHEMES
+
+        if self.split_scheme not in SPLIT_SCHEMES:
+            raise ValueError(f"data.split_scheme must be one of {tuple(SPLIT_SCHEMES)}, got {self.split_scheme!r}")
         if self.eval_policy not in EVAL_POLICIES:
             raise ValueError(f"data.eval_policy must be one of {EVAL_POLICIES}, got {self.eval_policy!r}")
         if self.eval_policy == "resize" and not self.eval_size:
@@ -200,6 +225,9 @@ def run_identity(config: RunConfig, fingerprints: dict[str, str]) -> dict[str, A
     data = asdict(config.data)
     if config.data.dataset != "synthetic":
         data.pop("synthetic")
+    for name, default in _DATA_FIELDS_ADDED_LATER.items():
+        if data[name] == default:
+            data.pop(name)
     data["fingerprints"] = fingerprints
     train = config.train_config().to_dict()
     for name in _TRAIN_FIELDS_NOT_IN_IDENTITY + ("seed", "train_size", "val_size", "eval_policy"):
@@ -207,12 +235,37 @@ def run_identity(config: RunConfig, fingerprints: dict[str, str]) -> dict[str, A
     kind = config.conditioning_kind
     return {
         "format": RUN_FORMAT_VERSION,
-        "model": {"builder": config.variant.builder_path, "kwargs": config.resolved_model_kwargs},
+        "model": _model_identity(config),
         "data": data,
         "conditioning": {"kind": kind, **get_kind(kind).identity(config.condition_settings, config.seed)},
         "train": train,
         "seed": config.seed,
     }
+
+
+def _model_identity(config: RunConfig) -> dict[str, Any]:
+    """The builder, its resolved arguments (weights files by content) and the variant's code
+    version (entered from version 2 on, so that records made before versions existed keep their
+    hashes)."""
+    identity = {"builder": config.variant.builder_path, "kwargs": _weights_by_content(config.resolved_model_kwargs)}
+    if config.variant.version != 1:
+        identity["version"] = config.variant.version
+    return identity
+
+
+def _weights_by_content(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Model arguments with every weights file (``*_checkpoint``) replaced by its content hash:
+    the same weights at another path are the same run, other weights at the same path are not."""
+    from irstd_lib.io import file_sha256
+
+    out = dict(kwargs)
+    for key, value in kwargs.items():
+        if key.endswith("checkpoint") and value is not None:
+            path = Path(value).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: weights file for {key} not found (weights are never downloaded)")
+            out[key] = f"sha256:{file_sha256(path)[:12]}"
+    return out
 
 
 def run_hash(identity: dict[str, Any]) -> str:
@@ -254,6 +307,19 @@ class RunResult:
         with np.load(self.run_dir / "maps.npz", allow_pickle=False) as data:
             return {name: data[name].astype(np.float32) / 255.0 for name in data.files}
 
+    def inspection(self) -> dict[str, dict[str, np.ndarray]]:
+        """``name -> {map -> float32 H x W}``: the model's inspection maps kept for the first test
+        images (empty for models that have none)."""
+        path = self.run_dir / "inspection.npz"
+        if not path.is_file():
+            return {}
+        out: dict[str, dict[str, np.ndarray]] = {}
+        with np.load(path, allow_pickle=False) as data:
+            for key in data.files:
+                name, _, map_name = key.rpartition("/")
+                out.setdefault(name, {})[map_name] = data[key].astype(np.float32)
+        return out
+
     def history(self):
         import pandas as pd
 
@@ -286,10 +352,12 @@ def resolve_data_root(data: DataConfig, data_root: str | os.PathLike | None) -> 
     return root
 
 
-def open_split(data: DataConfig, root: Path, split: str, with_descriptions: bool = False):
+def open_split(data: DataConfig, root: Path, split: str, with_descriptions: bool = False, seed: int = 0):
     from irstd_lib.data import IRSTDDataset
+    from irstd_lib.data.splits import split_folder
 
-    return IRSTDDataset(root, split=split, split_dir=data.split_dir, descriptions="target" if with_descriptions else None,
+    split_dir = split_folder(root, data.split_scheme, seed, data.split_dir) or data.split_dir
+    return IRSTDDataset(root, split=split, split_dir=split_dir, descriptions="target" if with_descriptions else None,
                         on_size_mismatch=data.on_size_mismatch)
 
 
@@ -345,8 +413,8 @@ def prepare_run(
     from irstd_lib.conditioning import get_kind
 
     with_files = get_kind(config.conditioning_kind).needs_description_files(config.condition_settings)
-    train_set = open_split(config.data, root, config.data.train_split, with_files)
-    test_set = open_split(config.data, root, config.data.test_split, with_files)
+    train_set = open_split(config.data, root, config.data.train_split, with_files, config.seed)
+    test_set = open_split(config.data, root, config.data.test_split, with_files, config.seed)
     identity = run_identity(config, {"train": train_set.fingerprint(), "test": test_set.fingerprint()})
     digest = run_hash(identity)
     return PreparedRun(config, root, train_set, test_set, identity, digest,
@@ -385,14 +453,21 @@ def run_experiment(
     condition = prep.prepare_condition(progress)
     train_cfg = config.train_config(device, progress)
     model = prep.build_model(condition.model_kwargs)
-    transform = TrainTransform(config.data.train_size, pad_value=model.input_spec.pad_value)
-    train_data = TorchIRSTDDataset(prep.train_set, transform=transform, seed=config.seed)
+    if config.data.train_policy == "crop":
+        transform = TrainTransform(config.data.train_size, pad_value=model.input_spec.pad_value)
+        train_data = TorchIRSTDDataset(prep.train_set, transform=transform, seed=config.seed)
+    else:
+        train_data = TorchIRSTDDataset(prep.train_set, size=config.data.train_size, seed=config.seed)
     trainer = Trainer(model, train_cfg, train_data, val_data=None, checkpoint_dir=prep.checkpoint_dir, conditioner=condition.train,
                       run_info={"hash": prep.hash, "model": config.model})
     fit = trainer.fit()
 
     evaluations, details, maps = evaluate_run(trainer.model, prep.test_set, train_cfg, condition.evaluations,
                                               config.primary_evaluation, device, progress)
+    from irstd_lib.engine.evaluate import inspect
+
+    inspection = inspect(model, prep.test_set, prep.test_set.names[:INSPECTED_IMAGES], train_cfg.val_size, train_cfg.eval_policy,
+                         device, condition.evaluations[config.primary_evaluation])
     history = fit.get("history", [])
     record: dict[str, Any] = {
         "hash": prep.hash, "profile": config.profile, "model": config.model, "dataset": config.data.dataset,
@@ -404,6 +479,9 @@ def run_experiment(
     }
     atomic_write_json(prep.run_dir / "details.json", details)
     _write_maps(prep.run_dir / "maps.npz", maps)
+    if inspection:
+        _write_npz(prep.run_dir / "inspection.npz",
+                   {f"{name}/{key}": value.astype(np.float16) for name, row in inspection.items() for key, value in row.items()})
     _write_history(prep.run_dir / "history.csv", history)
     _write_preview(prep.run_dir / "preview.png", prep.test_set, maps)
     atomic_write_json(metrics_path, record)
@@ -446,9 +524,12 @@ def evaluate_run(model, test_set, train_cfg, conditioners: dict, primary: str, d
 
 
 def _write_maps(path: Path, maps: dict[str, np.ndarray]) -> None:
-    quantised = {name: np.clip(np.rint(m * 255.0), 0, 255).astype(np.uint8) for name, m in maps.items()}
+    _write_npz(path, {name: np.clip(np.rint(m * 255.0), 0, 255).astype(np.uint8) for name, m in maps.items()})
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **quantised)
+    np.savez_compressed(buffer, **arrays)
     atomic_save(path, lambda f: f.write(buffer.getvalue()))
 
 

@@ -1,7 +1,8 @@
 """Figures shared by the notebooks: detections on an image with zoomed insets.
 
-Colour code (the field's qualitative figures): green = a target that was detected, red = a
-target that was missed, yellow = a false alarm (a predicted component matching no target).
+Colour codes: LGNet's figures (the default, :data:`LGNET_COLOURS`): green = a target that was
+detected, red = a target that was missed, yellow = a false alarm (a predicted component matching
+no target). SAIST's Figure 4 (:data:`SAIST_COLOURS`): red = correct, yellow = missed, blue = false.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def detection_marks(prediction: np.ndarray, mask: np.ndarray, **match_kwargs) ->
     return marks
 
 
-_COLOURS = {"detected": DETECTED, "missed": MISSED, "false alarm": FALSE_ALARM}
+LGNET_COLOURS = {"detected": DETECTED, "missed": MISSED, "false alarm": FALSE_ALARM}
+SAIST_COLOURS = {"detected": "#d62728", "missed": "#ffdd00", "false alarm": "#1f77b4"}
 
 
 def _crop(array: np.ndarray, row: float, col: float, half: int) -> np.ndarray:
@@ -39,11 +41,13 @@ def _crop(array: np.ndarray, row: float, col: float, half: int) -> np.ndarray:
 
 
 def detection_row(axes, image: np.ndarray, mask: np.ndarray, scores: np.ndarray, threshold: float = 0.5,
-                  title: str = "", inset_half: int = 12, max_insets: int | None = None) -> list[dict]:
+                  title: str = "", inset_half: int = 12, max_insets: int | None = None,
+                  colours: dict[str, str] | None = None) -> list[dict]:
     """Draw one image on ``axes[0]`` with a box per mark, then zoomed insets (image, mask,
     probability side by side) of the first marks on the remaining axes. Returns the marks."""
     import matplotlib.patches as patches
 
+    colours = colours or LGNET_COLOURS
     prediction = scores > threshold
     marks = detection_marks(prediction, mask)
     ax = axes[0]
@@ -51,7 +55,7 @@ def detection_row(axes, image: np.ndarray, mask: np.ndarray, scores: np.ndarray,
     for mark in marks:
         size = 2 * inset_half
         ax.add_patch(patches.Rectangle((mark["col"] - size / 2, mark["row"] - size / 2), size, size,
-                                       fill=False, edgecolor=_COLOURS[mark["kind"]], linewidth=1.2))
+                                       fill=False, edgecolor=colours[mark["kind"]], linewidth=1.2))
     ax.set_title(title, fontsize=8)
     ax.axis("off")
     insets = axes[1:] if max_insets is None else axes[1 : 1 + max_insets]
@@ -62,7 +66,7 @@ def detection_row(axes, image: np.ndarray, mask: np.ndarray, scores: np.ndarray,
              _crop(scores, mark["row"], mark["col"], inset_half)], axis=1)
         ax.imshow(strip, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         for spine in ax.spines.values():
-            spine.set_edgecolor(_COLOURS[mark["kind"]])
+            spine.set_edgecolor(colours[mark["kind"]])
             spine.set_linewidth(2.5)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -58,6 +58,7 @@ __all__ = [
     "Components",
     "find_components",
     "label_components",
+    "pd_fa_area",
     "PER_IMAGE_COUNTS",
     "match_targets",
     "per_image_metrics",
@@ -607,20 +608,28 @@ class PdFaROC:
         return float(np.trapezoid(tpr[order], fpr[order]))
 
     def pd_fa_auc(self, max_fa: float | None = None) -> float:
-        """Normalised area under Pd (as a fraction) against Fa (x1e-6) on ``[0, max_fa]``: points
-        of all thresholds plus (0, 0), sorted by Fa, trapezoid, Pd held at its last value up to
-        ``max_fa`` (default: the largest Fa observed), divided by ``max_fa``. In [0, 1]."""
+        """Normalised area under Pd against Fa (:func:`pd_fa_area`) of these thresholds."""
         df = self.compute()
-        fa = np.concatenate([[0.0], df["Fa"].to_numpy()])
-        pdv = np.concatenate([[0.0], df["Pd"].to_numpy() / 100.0])
-        order = np.lexsort((pdv, fa))
-        fa, pdv = fa[order], pdv[order]
-        top = float(fa[-1]) if max_fa is None else float(max_fa)
-        if top <= 0:
-            return float("nan")
-        inside = fa <= top
-        fa, pdv = fa[inside], pdv[inside]
-        if fa[-1] < top:
-            fa = np.append(fa, top)
-            pdv = np.append(pdv, pdv[-1])
-        return float(np.trapezoid(pdv, fa) / top)
+        return pd_fa_area(df["Fa"].to_numpy(), df["Pd"].to_numpy(), max_fa)
+
+
+def pd_fa_area(fa: Any, pd_percent: Any, max_fa: float | None = None) -> float:
+    """Normalised area under Pd (as a fraction) against Fa (x1e-6) on ``[0, max_fa]``: the points
+    plus (0, 0), sorted by Fa, trapezoid rule, Pd held at its last value up to ``max_fa``
+    (default: the largest Fa given), divided by ``max_fa``. In [0, 1]. Curves of several methods
+    compare only with one ``max_fa`` for all of them."""
+    fa = np.concatenate([[0.0], np.asarray(fa, dtype=np.float64)])
+    pdv = np.concatenate([[0.0], np.asarray(pd_percent, dtype=np.float64) / 100.0])
+    keep = np.isfinite(fa) & np.isfinite(pdv)
+    fa, pdv = fa[keep], pdv[keep]
+    order = np.lexsort((pdv, fa))
+    fa, pdv = fa[order], pdv[order]
+    top = float(fa[-1]) if max_fa is None else float(max_fa)
+    if top <= 0:
+        return float("nan")
+    inside = fa <= top
+    fa, pdv = fa[inside], pdv[inside]
+    if fa[-1] < top:
+        fa = np.append(fa, top)
+        pdv = np.append(pdv, pdv[-1])
+    return float(np.trapezoid(pdv, fa) / top)

@@ -12,6 +12,10 @@
   and a cosine decay ends at IoU 16-30 % (the final weights are not sitting on a spike of the
   constant-lr noise). BCE alone learns tiny targets slowly; the papers' loss is kept anyway, so
   the smoke tables rank the same training recipe as the paper profile.
+  SAIST (``saist``): the tiny SAM (2 blocks, 8-pixel patches) and tiny CLIP of the same classes on
+  whole 128 px images, the same 40 epochs of batch 8 with SAIST's Adam (lr 1e-3 for so short a
+  run) under warm-up and cosine decay; its loss (BCE + SoftIoU on J, plus the MMD) from its
+  recipe.
 - ``paper``: the papers' settings for a GPU: 512x512 inputs, 600 epochs of Adan (lr 1e-3,
   weight decay 1e-4, 10 warm-up epochs, batch 8), the full-width LGNet (about 4 M parameters),
   CLIP ViT-B-16 loaded from a local checkpoint the user names (``clip_checkpoint``), and a real
@@ -39,6 +43,7 @@ class Profile:
     train_size: int
     eval_size: int | None
     eval_policy: str = "resize"
+    saist: dict = field(default_factory=dict)
     seed: int = 0
     notes: str = ""
     extra: dict = field(default_factory=dict)
@@ -73,6 +78,14 @@ PROFILES: dict[str, Profile] = {
         },
         train_size=64,
         eval_size=128,
+        saist={
+            # The tiny SAM and CLIP of the same classes, whole 128 px images (SAIST trains on whole
+            # resized images), the profile's budget with SAIST's own optimizer at a CPU learning rate.
+            "model_kwargs": {"sam": "tiny", "clip": "tiny", "depth_width": 8, "coop_context": 4},
+            "size": 128,
+            "train": {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "warmup_cosine", "warmup_epochs": 1},
+            "split_scheme": "standard",
+        },
         notes="CPU, synthetic data, tiny widths, random CLIP: proves the pipeline; numbers are not the papers'.",
     ),
     "paper": Profile(
@@ -93,6 +106,14 @@ PROFILES: dict[str, Profile] = {
         },
         train_size=512,
         eval_size=512,
+        saist={
+            # SAIST's text: SAM ViT-B and CLIP ViT-B-16 from local checkpoints, 1024 px, its
+            # recipe (Adam 1e-4, cosine, 400 epochs, batch 4), its 50/30/20 split.
+            "model_kwargs": {"sam": "vit_b", "clip": "ViT-B-16"},
+            "size": 1024,
+            "train": {},
+            "split_scheme": "saist_50_30_20",
+        },
         notes="GPU; LGNet's settings (paper_settings.md); needs data_root and clip_checkpoint.",
     ),
 }

@@ -6,7 +6,8 @@ Two entry points, used by the CLI (``python -m irstd_lib score`` / ``evaluate``)
   (see :mod:`irstd_lib.predictions`) against the masks of a split;
 - :func:`evaluate_classical`: run a registered classical method (Top-Hat, IPI) on a split and
   score it, through the evaluation path learned models take
-  (:func:`irstd_lib.engine.evaluate.evaluate`).
+  (:func:`irstd_lib.engine.evaluate.evaluate`);
+- :func:`evaluate_checkpoint`: a learned model's weights file, scored the same way.
 
 Both score at each image's native size, as the field does. A prediction missing for an image of
 the split, or of another size than its mask, is an error that names the file.
@@ -75,4 +76,41 @@ def evaluate_classical(
     result = evaluate(build_model(method, **(method_kwargs or {})), dataset, progress=progress,
                       on_prediction=save if out is not None else None, **metric_kwargs)["metrics"]
     result["method"] = method
+    return result
+
+
+def evaluate_checkpoint(
+    method: str,
+    checkpoint: str | Path,
+    dataset,
+    model_kwargs: dict | None = None,
+    conditioning: dict | None = None,
+    size: int | None = None,
+    policy: str | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+) -> dict:
+    """Score a trained model from its weights file on ``dataset``: the registered ``method`` built
+    with ``model_kwargs`` (SAIST: ``sam_checkpoint``, ``clip_checkpoint``...) and the file's
+    weights, its condition prepared by its conditioning kind with ``conditioning`` settings (the
+    kind's defaults otherwise) on this dataset, the primary evaluation scored. ``size``/``policy``
+    default to the model's recipe. Returns the metrics with ``"method"`` and ``"evaluation"``."""
+    from irstd_lib.conditioning import ConditioningContext, get_kind
+    from irstd_lib.engine.evaluate import evaluate
+    from irstd_lib.engine.recipes import recipe
+    from irstd_lib.models import build_model, get_variant
+
+    variant = get_variant(method)
+    if variant.kind != "learned":
+        raise ValueError(f"{method} is a classical method: evaluate it with --method alone")
+    model = build_model(method, checkpoint=str(checkpoint), **(model_kwargs or {}))
+    kind = get_kind(model.conditioning)
+    settings = kind.settings(conditioning or {})
+    prepared = kind.prepare(settings, ConditioningContext(Path(dataset.root), {"train": dataset, "test": dataset}, 0, device, progress))
+    evaluation = kind.primary_evaluation(settings)
+    defaults = recipe(variant.recipe)
+    result = evaluate(model.to(device), dataset, size=size if size is not None else defaults.get("val_size"),
+                      policy=policy or defaults.get("eval_policy", "pad"), device=device,
+                      conditioner=prepared.evaluations[evaluation], progress=progress)["metrics"]
+    result.update(method=method, evaluation=evaluation)
     return result

@@ -152,6 +152,8 @@ def profile_model(
         **common,
         "params": count_parameters(model),
         "trainable_params": model.trainable_parameters(),
+        "modules": {name: {"params": total, "trainable_params": trainable}
+                    for name, (total, trainable) in model.parameter_breakdown().items()},
         "gflops": flops / 1e9,
         "gmacs": flops / 2e9,
         "flop_convention": FLOP_CONVENTION,
@@ -164,7 +166,7 @@ def profile_model(
     }
 
 
-def _parse_kwarg(text: str) -> tuple[str, Any]:
+def parse_kwarg(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
@@ -178,6 +180,7 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     """The options of ``python -m irstd_lib profile`` (and of this module run as a script)."""
     parser.add_argument("--model", default="lgnet", help="registered model name (default lgnet; `python -m irstd_lib models` lists them)")
     parser.add_argument("--width", type=int, default=None, help="model width (passed as width=...)")
+    add_weights_arguments(parser)
     parser.add_argument("--size", type=int, default=512, help="square input size (default 512)")
     parser.add_argument("--batch", type=int, default=1, help="batch for the latency measurement")
     parser.add_argument("--device", default="cpu")
@@ -187,7 +190,7 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     parser.add_argument("--train-steps", type=int, default=3)
     parser.add_argument("--train-size", type=int, default=None, help="input size for the training measurement (default --size)")
     parser.add_argument("--no-train", action="store_true", help="skip the training-throughput measurement")
-    parser.add_argument("--kw", action="append", type=_parse_kwarg, default=[], metavar="KEY=VALUE",
+    parser.add_argument("--kw", action="append", type=parse_kwarg, default=[], metavar="KEY=VALUE",
                         help="extra model keyword (JSON value), e.g. --kw language_fusion=false")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (params, gflops, latency_ms, train_img_per_s, ...) instead of a sentence")
@@ -195,10 +198,26 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     return parser
 
 
+def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
+    """The backbone and weights options of the models built on pretrained encoders (SAIST):
+    passed to the builder as keyword arguments when given."""
+    parser.add_argument("--sam", default=None, help="SAM configuration for SAIST's variants: tiny, vit_b, vit_l, vit_h")
+    parser.add_argument("--sam-checkpoint", default=None, metavar="PATH", help="local SAM weights (e.g. sam_vit_b_01ec64.pth)")
+    parser.add_argument("--clip", default=None, help="CLIP architecture for SAIST's variants: tiny or an open_clip name (ViT-B-16)")
+    parser.add_argument("--clip-checkpoint", default=None, metavar="PATH", help="local open_clip weights file")
+
+
+def weights_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The model keyword arguments the options of :func:`add_weights_arguments` set."""
+    names = {"sam": "sam", "sam_checkpoint": "sam_checkpoint", "clip": "clip", "clip_checkpoint": "clip_checkpoint"}
+    return {key: getattr(args, attr) for attr, key in names.items() if getattr(args, attr, None) is not None}
+
+
 def run_profile(args: argparse.Namespace) -> int:
     """Run the benchmark from parsed arguments and print its figures."""
 
     kwargs = dict(args.kw)
+    kwargs.update(weights_kwargs(args))
     if args.width is not None:
         kwargs["width"] = args.width
     result = profile_model(
@@ -227,13 +246,21 @@ def run_profile(args: argparse.Namespace) -> int:
         return 0
     train = f"{result['train_img_per_s']:.2f} img/s" if result["train_img_per_s"] is not None else "not measured"
     published = result["published"]
-    paper = (f"; published {published['params'] / 1e6:.3f} M parameters, {published.get('gflops')} G at "
-             f"{published.get('size')} ({published.get('flops_convention')}, {published.get('source')})" if published else "")
+    paper = ""
+    if published:
+        facts = [f"{published['params'] / 1e6:.3f} M parameters" + (f" ({published['params_kind']})" if "params_kind" in published else "")]
+        if "gflops" in published:
+            facts.append(f"{published['gflops']} G ({published.get('flops_convention')})")
+        if "latency_s" in published:
+            facts.append(f"{published['latency_s']} s per image")
+        paper = f"; published at {published.get('size')} px: {', '.join(facts)} [{published.get('source')}]"
     print(
         f"{args.model} {kwargs}: {result['params']:,} parameters ({result['trainable_params']:,} trainable), "
         f"{result['gflops']:.3f} GFLOPs ({result['gmacs']:.3f} GMACs) at {args.size}x{args.size}; latency "
         f"{result['latency_ms']:.1f} ms (batch {args.batch}, {result['device']}); training {train}{paper}"
     )
+    for name, counts in result["modules"].items():
+        print(f"  {name:<42} {counts['params']:>13,} parameters, {counts['trainable_params']:>11,} trainable")
     return 0
 
 

@@ -9,7 +9,8 @@ module here that, for a run,
   engine's conditioners, one for training and one per evaluation the run records (LGNet: with
   and without text at test time).
 
-Kinds: ``none`` (:mod:`.none`) and ``target_descriptor`` (:mod:`.target_descriptor`, LGNet).
+Kinds: ``none`` (:mod:`.none`), ``target_descriptor`` (:mod:`.target_descriptor`, LGNet) and
+``scene_prompt`` (:mod:`.scene_prompt`, SAIST).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = ["ConditioningContext", "ConditioningKind", "PreparedCondition", "get_
 KIND_MODULES = {
     "none": "irstd_lib.conditioning.none",
     "target_descriptor": "irstd_lib.conditioning.target_descriptor",
+    "scene_prompt": "irstd_lib.conditioning.scene_prompt",
 }
 
 

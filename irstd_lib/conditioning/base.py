@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-__all__ = ["ConditioningContext", "ConditioningKind", "PreparedCondition"]
+__all__ = ["ConditioningContext", "ConditioningKind", "PreparedCondition", "generated_descriptions"]
 
 Conditioner = Callable[[Mapping[str, Any], str], Any]
 
@@ -69,3 +69,16 @@ class ConditioningKind(ABC):
     @abstractmethod
     def prepare(self, settings: Any, context: ConditioningContext) -> PreparedCondition:
         """Prepare the conditioners of a run (before its model is built)."""
+
+
+def generated_descriptions(dataset, source: str, progress: bool = False, kind: str = "target", **source_kwargs: Any) -> dict[str, str]:
+    """``name -> text`` from a generating description source (``quadrant``, ``semantic``,
+    ``scene``...), written once into the cache folder and read back afterwards. The folder is
+    keyed by the source, its non-default options and the split's fingerprint."""
+    from irstd_lib.paths import cache_dir
+    from irstd_lib.text.descriptions import describe_dataset, load_descriptions
+
+    options = "".join(f"-{k}={v}" for k, v in sorted(source_kwargs.items()))
+    out = cache_dir("descriptions", source + options, dataset.fingerprint())
+    describe_dataset(dataset, source, out_dir=out, progress=progress, **source_kwargs)
+    return load_descriptions(out, names=dataset.names, kind=kind)

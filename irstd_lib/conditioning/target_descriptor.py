@@ -28,11 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from irstd_lib.conditioning.base import ConditioningContext, ConditioningKind, PreparedCondition
-from irstd_lib.paths import cache_dir
+from irstd_lib.conditioning.base import ConditioningContext, ConditioningKind, PreparedCondition, generated_descriptions
 
 __all__ = ["DescriptorConditioner", "KIND", "LANGUAGE_MODES", "DESCRIPTION_SOURCES", "TargetDescriptorConditioning",
-           "build_clip_encoder", "clip_key", "generated_descriptions"]
+           "build_clip_encoder", "clip_key"]
 
 LANGUAGE_MODES = ("never", "train", "train_test")
 DESCRIPTION_SOURCES = ("files", "quadrant", "semantic")
@@ -54,7 +53,8 @@ def build_clip_encoder(clip: str, clip_checkpoint: str | None, seed: int, device
 def clip_key(clip: str, clip_checkpoint: str | None, seed: int) -> str:
     """The identity of CLIP weights, as ``ClipEncoder.key`` spells it, without building the
     model: the architecture and the checkpoint's content hash (or the random seed)."""
-    from irstd_lib.text.clip_encoder import TINY_CLIP_NAME, file_sha256
+    from irstd_lib.io import file_sha256
+    from irstd_lib.text.clip_encoder import TINY_CLIP_NAME
 
     name = TINY_CLIP_NAME if clip == "tiny" else clip
     if clip_checkpoint is None:
@@ -65,16 +65,6 @@ def clip_key(clip: str, clip_checkpoint: str | None, seed: int) -> str:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: CLIP checkpoint file not found (weights are never downloaded)")
     return f"{name}@sha256:{file_sha256(path)[:12]}"
-
-
-def generated_descriptions(dataset, source: str, progress: bool = False) -> dict[str, str]:
-    """``name -> description`` from a generating source (``quadrant``, ``semantic``...), written
-    once into the cache folder keyed by the split's fingerprint and read back afterwards."""
-    from irstd_lib.text.descriptions import describe_dataset, load_descriptions
-
-    out = cache_dir("descriptions", source, dataset.fingerprint())
-    describe_dataset(dataset, source, out_dir=out, progress=progress)
-    return load_descriptions(out, names=dataset.names)
 
 
 def descriptions_for(source: str, datasets: list, progress: bool = False) -> dict[str, str]:

@@ -35,6 +35,7 @@ from irstd_lib.models.weights import (
     CHECKPOINT_FORMAT,
     CheckpointError,
     apply_state_dict,
+    checkpoint_state,
     load_weights,
     torch_load,
     unwrap_model,
@@ -118,7 +119,7 @@ def save_checkpoint(
     obj = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
-        "model": unwrap_model(model).state_dict(),
+        "model": checkpoint_state(model),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "epoch": int(epoch),

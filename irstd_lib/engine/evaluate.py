@@ -34,7 +34,7 @@ import torch
 
 from irstd_lib.models.base import ClassicalMethod, IRSTDModel
 
-__all__ = ["Conditioner", "Prediction", "evaluate", "evaluate_model", "move_to_device", "predict", "predict_scores"]
+__all__ = ["Conditioner", "Prediction", "evaluate", "evaluate_model", "inspect", "move_to_device", "predict", "predict_scores"]
 
 Conditioner = Callable[[Mapping[str, Any], str], Any]
 
@@ -261,3 +261,38 @@ def evaluate_model(
 ) -> dict[str, float]:
     """The metrics alone of :func:`evaluate` (what the trainer validates with)."""
     return evaluate(model, dataset, size, policy, device, conditioner, threshold, batch_size, progress, amp)["metrics"]
+
+
+def inspect(
+    model: IRSTDModel,
+    dataset: Sequence[Any],
+    names: Iterable[str],
+    size: int | None = None,
+    policy: str = "pad",
+    device: str | torch.device = "cpu",
+    conditioner: Conditioner | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """``name -> {map name -> H x W float32}``: the model's :meth:`~irstd_lib.models.base.IRSTDModel.inspection_maps`
+    of the named images, prepared as for :func:`predict_scores` and mapped back to native size."""
+    from irstd_lib.data.transforms import prepare_eval_image, restore_scores
+
+    device = torch.device(device)
+    prepare_size = _pad_multiple(size, model) if policy == "pad" else size
+    was_training = model.training
+    model.eval()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    try:
+        for name in names:
+            index = dataset.index_of(name)
+            sample = dataset[index]
+            tensor, info = prepare_eval_image(sample.image, prepare_size, policy, model.input_spec.pad_value)
+            batch = {"image": tensor[None], "name": [name], "index": torch.tensor([index]), "description": [sample.description or ""],
+                     "height": torch.tensor([info.native_size[0]]), "width": torch.tensor([info.native_size[1]])}
+            condition = move_to_device(conditioner(batch, "test"), device) if conditioner is not None else None
+            with torch.no_grad():
+                maps = model.inspection_maps(model.input_spec.prepare(batch["image"].to(device)), condition)
+            if maps:
+                out[name] = {key: restore_scores(value[0].float().cpu(), info) for key, value in maps.items()}
+    finally:
+        model.train(was_training)
+    return out

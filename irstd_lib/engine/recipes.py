@@ -7,7 +7,9 @@ profile can give every model of a comparison the same budget while each keeps it
 - ``lgnet_paper``: LGNet's text: Adan, lr 1e-3, weight decay 1e-4, 10 linear warm-up epochs,
   600 epochs, batch 8, BCE at every decoder output (summed, as U2-Net), 512x512 train and test.
 - ``saist_paper``: SAIST's text: Adam, lr 1e-4, cosine decay, 400 epochs, batch 4, 1024x1024
-  (no weight decay is given: 0).
+  (no weight decay is given: 0). Its segmentation loss is not stated: BCE + SoftIoU on the
+  recovered J is chosen (SAM fine-tuning usually pairs a pixel loss with a region loss); the
+  model adds its weighted MMD term itself.
 - ``basicirstd``: the BasicIRSTD toolbox's defaults, under which ACM and DNA-Net are usually
   reported: Adam 5e-4, 400 epochs, batch 16, SoftIoU averaged over the final and the
   deep-supervision outputs, random 256x256 crops, test images padded to a multiple of 32 at
@@ -28,7 +30,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
     "saist_paper": {
         "epochs": 400, "batch_size": 4, "optimizer": "adam", "lr": 1e-4, "weight_decay": 0.0,
-        "scheduler": "cosine", "warmup_epochs": 0, "loss": "bce", "aux_weight": 1.0, "aux_reduction": "sum",
+        "scheduler": "cosine", "warmup_epochs": 0, "loss": "bce+softiou", "aux_weight": 1.0, "aux_reduction": "sum",
         "val_size": 1024, "eval_policy": "resize", "train_size": 1024,
     },
     "basicirstd": {

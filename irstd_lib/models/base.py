@@ -13,9 +13,9 @@ Learned models (:class:`IRSTDModel`, an ``nn.Module``)::
   images are single-channel floats in [0, 1]; :meth:`InputSpec.prepare` turns a batch of those into
   what the model takes (channels replicated, normalised). The engine calls it, never the model,
   so a model's forward reads exactly what its paper's network reads.
-- ``conditioning`` (a kind name, :data:`CONDITIONING_KINDS`): ``"none"`` (image only) or
-  ``"target_descriptor"`` (LGNet's CLIP text + image embedding, a (B, D) tensor); further systems
-  add their kinds. The experiment runner prepares the ``condition`` argument for the kind
+- ``conditioning`` (a kind name, :data:`CONDITIONING_KINDS`): ``"none"`` (image only),
+  ``"target_descriptor"`` (LGNet's CLIP text + image embedding, a (B, D) tensor) or
+  ``"scene_prompt"`` (SAIST's per-image scene prompt: lists of strings). The experiment runner prepares the ``condition`` argument for the kind
   (:mod:`irstd_lib.conditioning`); ``None`` is passed for ``"none"``.
 - :meth:`IRSTDModel.parameter_groups`: named groups of *trainable* parameters, so that LoRA
   adapters, heads and the rest can get their own learning rate and weight decay. Frozen
@@ -24,6 +24,9 @@ Learned models (:class:`IRSTDModel`, an ``nn.Module``)::
   order matters: optimizers keep per-parameter state in that order).
 - :meth:`IRSTDModel.example_condition`: a random condition of the right shape for a batch, used
   by the profiler and the contract tests.
+- :meth:`IRSTDModel.checkpoint_state_dict`: what a checkpoint of the model holds (default: the
+  whole state_dict). A model around frozen pretrained encoders returns its trainable part and
+  buffers only, so that runs do not store hundreds of millions of frozen weights again.
 
 Classical methods (:class:`ClassicalMethod`: no parameters, no training) score one image at a
 time on the CPU: ``score(image) -> H x W`` map (method units, higher = more target-like) and
@@ -54,7 +57,8 @@ __all__ = [
 
 NO_CONDITION = "none"
 TARGET_DESCRIPTOR = "target_descriptor"
-CONDITIONING_KINDS = (NO_CONDITION, TARGET_DESCRIPTOR)
+SCENE_PROMPT = "scene_prompt"
+CONDITIONING_KINDS = (NO_CONDITION, TARGET_DESCRIPTOR, SCENE_PROMPT)
 """Conditioning kinds a model may declare (one module each in :mod:`irstd_lib.conditioning`)."""
 
 
@@ -159,6 +163,21 @@ class IRSTDModel(nn.Module):
 
     def trainable_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def inspection_maps(self, image: torch.Tensor, condition: Any = None) -> dict[str, torch.Tensor]:
+        """Maps that show how the model decided, each (B, 1, H, W) at the input's size (SAIST: its
+        guidance over the image and the imaging decoder's I, A, d, J). Run records keep them for
+        a few test images, so figures show them without a checkpoint. Default: none."""
+        return {}
+
+    def checkpoint_state_dict(self) -> dict[str, torch.Tensor]:
+        """What a checkpoint holds and a checkpoint must fit (default: the whole state_dict)."""
+        return self.state_dict()
+
+    def parameter_breakdown(self) -> dict[str, tuple[int, int]]:
+        """``part -> (total, trainable)`` parameters; default: one row per child module."""
+        return {name: (sum(p.numel() for p in m.parameters()), sum(p.numel() for p in m.parameters() if p.requires_grad))
+                for name, m in self.named_children()}
 
 
 def grouped_parameters(model: IRSTDModel) -> list[ParamGroup]:

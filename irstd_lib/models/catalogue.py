@@ -34,6 +34,7 @@ def model_catalogue() -> list[dict[str, Any]]:
         rows.append({
             "name": name, "kind": variant.kind, "system": variant.system, "paper": variant.paper,
             "params": total, "trainable_params": trainable, "published_params": variant.published.get("params"),
+            "published_params_kind": variant.published.get("params_kind", "total"),
             "conditioning": variant.conditioning_for(variant.resolved_kwargs()), "recipe": variant.recipe,
             "switches": list(variant.switches), "description": variant.description,
         })

@@ -48,7 +48,9 @@ class ModelVariant:
       ``{"params": 4.04e6, "gflops": 85.68, "size": 512, "flops_convention": "...", "source": "..."}``;
     - ``recipe``: the name of the default training recipe (:data:`irstd_lib.engine.recipes.RECIPES`);
     - ``switches``: keyword arguments that ablate a part of the model;
-    - ``tiny``: keyword overrides that build a tiny model of the same classes (tests, CPU smoke).
+    - ``tiny``: keyword overrides that build a tiny model of the same classes (tests, CPU smoke);
+    - ``version``: bumped when a change to the system's code changes trained numbers for the same
+      arguments; it enters every run's identity, so the records made before are not reused.
     """
 
     name: str
@@ -63,6 +65,7 @@ class ModelVariant:
     recipe: str | None = None
     switches: tuple[str, ...] = ()
     tiny: Mapping[str, Any] = field(default_factory=dict)
+    version: int = 1
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -96,6 +99,7 @@ _BUILTIN_SYSTEMS: tuple[str, ...] = (
     "irstd_lib.models.lgnet",
     "irstd_lib.models.acm",
     "irstd_lib.models.dnanet",
+    "irstd_lib.models.saist",
     "irstd_lib.models.classical",
 )
 _builtins_loaded = False

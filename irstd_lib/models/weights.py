@@ -16,7 +16,8 @@ from typing import Any, Mapping
 import torch
 import torch.nn as nn
 
-__all__ = ["CHECKPOINT_FORMAT", "CheckpointError", "apply_state_dict", "load_weights", "torch_load", "unwrap_model"]
+__all__ = ["CHECKPOINT_FORMAT", "CheckpointError", "apply_state_dict", "checkpoint_state", "load_weights", "torch_load",
+           "unwrap_model"]
 
 CHECKPOINT_FORMAT = "irstd-lang-checkpoint"
 _SHOW = 5  # how many offending keys an error message lists
@@ -34,6 +35,15 @@ class CheckpointError(RuntimeError):
 def unwrap_model(model: nn.Module) -> nn.Module:
     """The module inside a DistributedDataParallel/DataParallel wrapper (or the model itself)."""
     return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
+
+
+def checkpoint_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """What a checkpoint of ``model`` holds: its ``checkpoint_state_dict()`` when it has one (the
+    model contract: a model around frozen encoders keeps only its trainable part), else its
+    ``state_dict()``."""
+    model = unwrap_model(model)
+    getter = getattr(model, "checkpoint_state_dict", None)
+    return getter() if callable(getter) else model.state_dict()
 
 
 def torch_load(path: str | os.PathLike) -> Any:
@@ -62,7 +72,7 @@ def apply_state_dict(path: str | os.PathLike, model: nn.Module, state: Mapping[s
         raise CheckpointError(path, "the model weights are not a state_dict of tensors")
     state = _strip_prefix(state)
     target = unwrap_model(model)
-    own = target.state_dict()
+    own = checkpoint_state(target)
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     mismatched = [

@@ -220,7 +220,7 @@ def training_curves_figure(table: pd.DataFrame, results_dir=None):
 def _description_sets(profile: str, data_root) -> dict[str, dict[str, str]]:
     """Our description sets for the train and test splits: the dataset's files when it has
     them, and the ``semantic`` source generated from the masks."""
-    from irstd_lib.conditioning.target_descriptor import generated_descriptions
+    from irstd_lib.conditioning.base import generated_descriptions
     from irstd_lib.experiments import open_split, resolve_data_root
     from irstd_lib.text.descriptions import load_descriptions
 

@@ -1,11 +1,26 @@
-"""SAIST's tables (Zhang et al., CVPR 2025). For now Table 1's classical rows: Top-Hat and IPI,
-run by :mod:`irstd_lib.models.classical` and scored through the package's one evaluation path, beside the
-values SAIST reports for them.
+"""SAIST's tables and figures (Zhang et al., CVPR 2025), measured beside what the paper reports.
 
-SAIST does not say how it binarised the classical score maps; this package uses each method's
-adaptive threshold (mean + 3 std of the map, see ``classical.py``). SAIST's NUAA-SIRST figures for
-both methods (IoU 1.5 and 1.1, Fa 16456 and 30467 x1e-6) are those of a threshold far lower than
-that, so large differences in IoU and Fa are expected and explained in the README.
+Each function trains (or reuses, see :mod:`irstd_lib.experiments`) the runs it needs. The rows are
+labelled by what was measured (the registered variant and what it is); the paper's row each one
+stands beside is named in its own column, with its values in columns suffixed ``(paper)`` and
+the dataset the paper measured them on.
+
+==================================  ===========================================================
+Table 1 (classical rows)            Top-Hat and IPI (:func:`table1_classical`)
+Table 1 (learned rows)              ``sam``, ``sam_hq``, ``saist``
+Table 2 (components)                ``saist``, ``saist_wo_srclip``, ``saist_wo_cgsam``, ``clip_sam``
+Table 3 (size and speed)            ``clip_sam`` and ``saist``: parameters and latency measured here
+Table 4 (prompt learners)           ``saist_wo_srclip`` (CLIP), ``coop_cgsam`` (CoOp), ``saist``
+Table 5 (mask decoders)             ``saist_wo_cgsam`` (SAM), ``hqsam_srclip`` (HQ-SAM), ``saist``
+Figure 4 (detections)               SAM, SAM-HQ and SAIST on the first test images
+Figure 5 (Pd-Fa ROC)                every method of Table 1 on the same test set
+Figure 6 (guidance)                 CLIP, CoOp and SR-CLIP on the same images
+Figure 7 (decoders)                 SAM, HQ-SAM and CG-SAM outputs, and CG-SAM's I, A, d, J
+==================================  ===========================================================
+
+Profiles (:mod:`irstd_lib.profiles`): ``smoke`` trains the tiny SAM and CLIP of the same classes on
+the synthetic set; ``paper`` trains SAM ViT-B and CLIP ViT-B-16 from the user's local checkpoints
+at 1024 px with SAIST's recipe on its 50/30/20 split of ``data_root``.
 """
 
 from __future__ import annotations
@@ -13,15 +28,191 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported
 from irstd_lib.profiles import get_profile
 
 METHOD_NAMES = {"tophat": "Top-Hat", "ipi": "IPI"}
+METRICS = ("IoU", "nIoU", "Pd", "Fa")
+
+# Each table: (registered variant, the paper's row it stands beside).
+TABLE1_LEARNED = (("sam", "SAM"), ("sam_hq", "SAM-HQ"), ("saist", "SAIST"))
+TABLE2 = (("saist", "full"), ("saist_wo_srclip", "w/o SR-CLIP"), ("saist_wo_cgsam", "w/o CG-SAM"),
+          ("clip_sam", "w/o CG-SAM and SR-CLIP"))
+TABLE3 = (("clip_sam", "SAM+CLIP"), ("saist", "SAIST"))
+TABLE4 = (("saist_wo_srclip", "CLIP + CG-SAM"), ("coop_cgsam", "CoOp + CG-SAM"), ("saist", "SR-CLIP + CG-SAM"))
+TABLE5 = (("saist_wo_cgsam", "SAM + SR-CLIP"), ("hqsam_srclip", "HQ-SAM + SR-CLIP"), ("saist", "CG-SAM + SR-CLIP"))
 
 
-def _datasets(profile: str, data_root) -> list[tuple[str, object]]:
+def saist_config(
+    profile: str = "smoke",
+    variant: str = "saist",
+    *,
+    data_root: str | os.PathLike | None = None,
+    sam_checkpoint: str | None = None,
+    clip_checkpoint: str | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+) -> RunConfig:
+    """The run config of one SAIST variant under a profile (see the module docstring)."""
+    from irstd_lib.models import get_variant
+
+    p = get_profile(profile)
+    settings = p.saist
+    dataset = p.dataset if data_root is None else Path(data_root).name
+    kwargs = dict(settings["model_kwargs"])
+    guided = get_variant(variant).kwargs.get("guidance") is not None
+    if kwargs.get("sam") != "tiny" and sam_checkpoint is None:
+        raise ValueError(f"profile {profile!r} trains SAM {kwargs.get('sam')}: pass sam_checkpoint, a local file such as "
+                         "sam_vit_b_01ec64.pth (nothing is downloaded)")
+    if guided and kwargs.get("clip") != "tiny" and clip_checkpoint is None:
+        raise ValueError(f"profile {profile!r} uses CLIP {kwargs.get('clip')}: pass clip_checkpoint, a local open_clip weights file")
+    if sam_checkpoint is not None:
+        kwargs["sam_checkpoint"] = str(sam_checkpoint)
+    if clip_checkpoint is not None and guided:
+        kwargs["clip_checkpoint"] = str(clip_checkpoint)
+    train = {**p.train, **settings["train"]} if settings["train"] else {}
+    if epochs is not None:
+        train["epochs"] = int(epochs)
+    size = settings["size"]
+    data = p.data_config(dataset, train_size=size, eval_size=size, eval_policy="resize", train_policy="resize",
+                         split_scheme=settings["split_scheme"] if dataset != "synthetic" else "standard")
+    has_files = data_root is not None and (Path(data_root) / "scene_descriptions").is_dir()
+    conditioning = {"descriptions": "files" if has_files else "scene"} if guided else {}
+    return RunConfig(model=variant, model_kwargs=kwargs, data=data, conditioning=conditioning, train=train,
+                     seed=p.seed if seed is None else int(seed), profile=p.name)
+
+
+def run(variant: str, profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None,
+        **config_kwargs) -> RunResult:
+    config = saist_config(profile, variant, data_root=data_root, **config_kwargs)
+    return run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
+
+
+def _description(variant: str) -> str:
+    from irstd_lib.models import get_variant
+
+    return get_variant(variant).description
+
+
+def _ablation(rows, paper: pd.DataFrame, key: str, profile: str, data_root, device, progress, results_dir, **config_kwargs) -> pd.DataFrame:
+    """Measured rows (one run each) beside the paper's rows matched on its ``key`` column."""
+    out = []
+    for variant, paper_row in rows:
+        result = run(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
+        match = paper[paper[key] == paper_row]
+        row = {"measured": variant, "what": _description(variant), **{m: result.metrics[m] for m in METRICS},
+               "paper row": paper_row}
+        for m in METRICS:
+            row[f"{m} (paper)"] = match[m].iloc[0] if len(match) and pd.notna(match[m].iloc[0]) else None
+        row.update({"paper dataset": match["dataset"].iloc[0] if len(match) else None, "dataset": result.config.data.dataset,
+                    "split": result.config.data.split_scheme, "profile": result.config.profile, "run": result.hash})
+        out.append(row)
+    table = pd.DataFrame(out)
+    order = ["measured", "what", "paper row"] + [c for m in METRICS for c in (m, f"{m} (paper)")]
+    return table[order + [c for c in table.columns if c not in order]]
+
+
+def table2_components(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
+    """Table 2: SAIST, without SR-CLIP, without CG-SAM, without both."""
+    return _ablation(TABLE2, reported("SAIST", "2"), "setting", profile, data_root, device, progress, results_dir, **config_kwargs)
+
+
+def table4_prompt_learners(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
+    """Table 4: CLIP, CoOp and SR-CLIP prompts, each with CG-SAM."""
+    return _ablation(TABLE4, reported("SAIST", "4"), "method", profile, data_root, device, progress, results_dir, **config_kwargs)
+
+
+def table5_decoders(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
+    """Table 5: SAM's, HQ-SAM's and CG-SAM's decoders, each with SR-CLIP."""
+    return _ablation(TABLE5, reported("SAIST", "5"), "method", profile, data_root, device, progress, results_dir, **config_kwargs)
+
+
+def table1_learned(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
+    """Table 1's learned rows this package has (SAM, SAM-HQ, SAIST), beside SAIST's Table 1 on
+    the dataset measured (NUAA-SIRST's row for the synthetic set)."""
+    paper = reported("SAIST", "1")
+    dataset = "synthetic" if data_root is None else Path(data_root).name
+    paper = paper[paper["dataset"] == (dataset if dataset in set(paper["dataset"]) else "NUAA-SIRST")]
+    return _ablation(TABLE1_LEARNED, paper, "method", profile, data_root, device, progress, results_dir, **config_kwargs)
+
+
+def table3_size_and_speed(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, repeats: int = 5,
+                          **config_kwargs) -> pd.DataFrame:
+    """Table 3: SAM + CLIP against SAIST. Measured here: parameters (total and trainable) of the
+    profile's models and of the paper's widths (SAM ViT-B, CLIP ViT-B-16, counted without
+    weights), the profile's models' inference time per image on this machine, and their
+    metrics; beside the trainable parameters and inference time the paper reports."""
+    from irstd_lib.benchmarks.model_profile import profile_model
+    from irstd_lib.models.catalogue import count_parameters_of
+
+    p = get_profile(profile)
+    paper = reported("SAIST", "3")
+    rows = []
+    for variant, paper_row in TABLE3:
+        result = run(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
+        kwargs = {k: v for k, v in result.config.model_kwargs.items() if not k.endswith("checkpoint")}
+        speed = profile_model(variant, size=p.saist["size"], device=device, repeats=repeats, warmup=1, measure_training=False,
+                              **kwargs)
+        paper_total, paper_trainable = count_parameters_of(variant, sam="vit_b", clip="ViT-B-16")
+        match = paper[paper["method"] == paper_row]
+        note = match["notes"].iloc[0] if len(match) else ""
+        rows.append({
+            "measured": variant, "what": _description(variant), "paper row": paper_row,
+            "params (M)": result.record["parameters"]["total"] / 1e6,
+            "trainable (M)": result.record["parameters"]["trainable"] / 1e6,
+            "params at vit_b + ViT-B-16 (M)": paper_total / 1e6, "trainable at vit_b + ViT-B-16 (M)": paper_trainable / 1e6,
+            "trainable (M) (paper)": _number_before(note, " M"),
+            f"ms per image at {p.saist['size']} px": speed["latency_ms"],
+            "s per image (paper)": _number_before(note, " s"),
+            **{m: result.metrics[m] for m in ("IoU", "Pd", "Fa")},
+            **{f"{m} (paper)": match[m].iloc[0] if len(match) else None for m in ("IoU", "Pd", "Fa")},
+            "device": speed["device"], "dataset": result.config.data.dataset, "run": result.hash,
+        })
+    return pd.DataFrame(rows)
+
+
+def _number_before(text: str, unit: str) -> float | None:
+    """The number just before ``unit`` in a reference note ("trainable params 383.28 M; ...")."""
+    import re
+
+    match = re.search(r"([0-9.]+)" + re.escape(unit) + r"\b", text or "")
+    return float(match.group(1)) if match else None
+
+
+def table1_classical(
+    profile: str = "smoke", data_root: str | os.PathLike | None = None, methods: tuple[str, ...] = ("tophat", "ipi"),
+    progress: bool = True, **_ignored,
+) -> pd.DataFrame:
+    """Top-Hat and IPI on each dataset's test split, our IoU/nIoU/Pd/Fa beside SAIST's Table 1.
+
+    SAIST does not say how it binarised the classical score maps; this package uses each method's
+    adaptive threshold (mean + 3 std of the map, see ``classical/threshold.py``). SAIST's
+    NUAA-SIRST figures for both methods (IoU 1.5 and 1.1, Fa 16456 and 30467 x1e-6) are those of a
+    threshold far lower than that, so large differences in IoU and Fa are expected."""
+    from irstd_lib.scoring import evaluate_classical
+
+    paper = reported("SAIST", "1")
+    rows = []
+    for dataset_name, dataset in _test_sets(profile, data_root):
+        for method in methods:
+            result = evaluate_classical(method, dataset, progress=progress)
+            row = {"dataset": dataset_name, "method": METHOD_NAMES[method],
+                   **{m: result[m] for m in METRICS}, "images": result["n_images"]}
+            match = paper[(paper["dataset"] == dataset_name) & (paper["method"] == METHOD_NAMES[method])]
+            for m in METRICS:
+                row[f"{m} (paper)"] = match[m].iloc[0] if len(match) else float("nan")
+            row["dataset issues"] = "; ".join(dataset.issues)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    order = ["dataset", "method"] + [c for m in METRICS for c in (m, f"{m} (paper)")]
+    return table[order + [c for c in table.columns if c not in order]]
+
+
+def _test_sets(profile: str, data_root) -> list[tuple[str, object]]:
     """(name, IRSTDDataset of the test split) pairs: the profile's synthetic set, plus the real
     folder when ``data_root`` is given (its mask/image size mismatches resized, and recorded)."""
     from irstd_lib.data import IRSTDDataset
@@ -35,34 +226,35 @@ def _datasets(profile: str, data_root) -> list[tuple[str, object]]:
     return out
 
 
-def table1_classical(
-    profile: str = "smoke", data_root: str | os.PathLike | None = None, methods: tuple[str, ...] = ("tophat", "ipi"),
-    progress: bool = True, **_ignored,
-) -> pd.DataFrame:
-    """Top-Hat and IPI on each dataset's test split, our IoU/nIoU/Pd/Fa beside SAIST's Table 1."""
-    from irstd_lib.scoring import evaluate_classical
+# ------------------------------------------------------------------------------------------------
+# Figures (rendered from run records: score maps, ROC points, inspection maps)
 
-    paper = reported("SAIST", "1")
-    rows = []
-    for dataset_name, dataset in _datasets(profile, data_root):
-        for method in methods:
-            result = evaluate_classical(method, dataset, progress=progress)
-            row = {"dataset": dataset_name, "method": METHOD_NAMES[method],
-                   **{m: result[m] for m in ("IoU", "nIoU", "Pd", "Fa")}, "images": result["n_images"]}
-            match = paper[(paper["dataset"] == dataset_name) & (paper["method"] == METHOD_NAMES[method])]
-            for m in ("IoU", "nIoU", "Pd", "Fa"):
-                row[f"{m} (paper)"] = match[m].iloc[0] if len(match) else float("nan")
-            row["dataset issues"] = "; ".join(dataset.issues)
-            rows.append(row)
-    table = pd.DataFrame(rows)
-    order = ["dataset", "method"] + [c for m in ("IoU", "nIoU", "Pd", "Fa") for c in (m, f"{m} (paper)")]
-    return table[order + [c for c in table.columns if c not in order]]
+
+def comparison_figure(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "Pd", "Fa"), title: str = ""):
+    """Bars of the measured values beside the paper's, one panel per metric (Fa on a log scale)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+    labels = [f"{r['measured']}\n({r['paper row']})" for _, r in table.iterrows()]
+    x = np.arange(len(table))
+    for ax, metric in zip(axes[0], metrics):
+        ax.bar(x - 0.2, table[metric], 0.4, label="measured (this package)")
+        paper = pd.to_numeric(table[f"{metric} (paper)"], errors="coerce")
+        ax.bar(x + 0.2, paper.fillna(0), 0.4, label="reported (paper)")
+        ax.set_xticks(x, labels, fontsize=7)
+        ax.set_title(metric + (" (x1e-6, log)" if metric == "Fa" else " (%)"))
+        if metric == "Fa":
+            ax.set_yscale("symlog", linthresh=1.0)
+    axes[0, 0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def classical_figure(table: pd.DataFrame):
     """IoU, Pd and Fa (log scale) of the classical methods, ours beside SAIST's reported values."""
     import matplotlib.pyplot as plt
-    import numpy as np
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     labels = [f"{r.dataset}\n{r.method}" for r in table.itertuples()]
@@ -75,5 +267,133 @@ def classical_figure(table: pd.DataFrame):
         if metric == "Fa":
             ax.set_yscale("log")
     axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _test_set_of(result: RunResult, data_root):
+    from irstd_lib.experiments import open_split, resolve_data_root
+
+    config = result.config
+    return open_split(config.data, resolve_data_root(config.data, data_root), config.data.test_split, seed=config.seed)
+
+
+def figure4_detections(profile="smoke", data_root=None, device="cpu", progress=False, results_dir=None, n_images: int = 3,
+                       **config_kwargs):
+    """Figure 4: SAM, SAM-HQ and SAIST on the same test images, boxed as the paper boxes them (red
+    correct, yellow missed, blue false) with a close-up of the first box. Returns ``(fig, table)``."""
+    import matplotlib.pyplot as plt
+
+    from irstd_lib.figures import SAIST_COLOURS, detection_marks, detection_row
+
+    runs = [(paper_row, run(v, profile, data_root, device, progress, results_dir, **config_kwargs)) for v, paper_row in TABLE1_LEARNED]
+    test_set = _test_set_of(runs[-1][1], data_root)
+    names = [n for n in test_set.names[:n_images]]
+    fig, axes = plt.subplots(len(names), 2 * len(runs), figsize=(3.0 * 2 * len(runs), 3.0 * len(names)), squeeze=False)
+    counts = []
+    for r, name in enumerate(names):
+        sample = test_set[test_set.index_of(name)]
+        for c, (label, result) in enumerate(runs):
+            scores = result.maps()[name]
+            detection_row(axes[r, 2 * c: 2 * c + 2], sample.image, sample.mask, scores, threshold=result.metrics["threshold"],
+                          title=f"{label}: {name}", max_insets=1, colours=SAIST_COLOURS)
+            marks = detection_marks(scores > result.metrics["threshold"], sample.mask)
+            counts.append({"image": name, "method": label, "run": result.hash,
+                           **{kind: sum(m["kind"] == kind for m in marks) for kind in ("detected", "missed", "false alarm")}})
+    fig.suptitle("Detections (red correct, yellow missed, blue false alarm), with a close-up of the first", fontsize=9)
+    fig.tight_layout()
+    return fig, pd.DataFrame(counts)
+
+
+def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, results_dir=None, **config_kwargs):
+    """Figure 5: the Pd-Fa curve of every method of Table 1 on the same test set, with its area
+    (Pd against Fa up to the largest Fa any method reaches, normalised). Learned methods' points
+    come from their run records; the classical methods are scored here (their maps divided by
+    their maximum, thresholds shared with the learned ones). Returns ``(fig, table)``."""
+    import matplotlib.pyplot as plt
+
+    from irstd_lib.engine.evaluate import ROC_THRESHOLDS, evaluate
+    from irstd_lib.metrics import pd_fa_area
+    from irstd_lib.models import build_model
+
+    curves = {}
+    for variant, label in TABLE1_LEARNED:
+        result = run(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
+        roc = result.details()["roc"]
+        curves[label] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), result.hash)
+    test_set = _test_set_of(result, data_root)
+    for method in ("tophat", "ipi"):
+        roc = evaluate(build_model(method), test_set, roc_thresholds=ROC_THRESHOLDS, progress=progress)["roc"]
+        curves[METHOD_NAMES[method]] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), None)
+    top = max(float(np.nanmax(fa)) for fa, _, _ in curves.values())
+    rows = [{"method": label, "Pd-Fa area": pd_fa_area(fa, pd_, top), "max Fa": float(np.nanmax(fa)), "run": h}
+            for label, (fa, pd_, h) in curves.items()]
+    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    for row in rows:
+        fa, pd_, _ = curves[row["method"]]
+        order = np.argsort(fa)
+        ax.plot(fa[order], pd_[order], marker="o", markersize=3, label=f"{row['method']} (area {row['Pd-Fa area']:.3f})")
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("Fa (x1e-6)")
+    ax.set_ylabel("Pd (%)")
+    ax.set_title(f"Pd-Fa on {test_set.root.name} test ({len(test_set)} images); area up to Fa = {top:.0f}e-6", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig, pd.DataFrame(rows)
+
+
+def figure6_guidance(profile="smoke", data_root=None, device="cpu", progress=False, results_dir=None, n_images: int = 3,
+                     **config_kwargs):
+    """Figure 6: where CLIP's, CoOp's and SR-CLIP's guidance looks on the same test images (the
+    models' inspection maps kept in their run records, over CLIP's patch grid); the mask's
+    outline in red."""
+    import matplotlib.pyplot as plt
+
+    guided = [(label, run(v, profile, data_root, device, progress, results_dir, **config_kwargs)) for v, label in TABLE4]
+    test_set = _test_set_of(guided[-1][1], data_root)
+    names = list(test_set.names[:n_images])
+    fig, axes = plt.subplots(len(names), 1 + len(guided), figsize=(2.6 * (1 + len(guided)), 2.6 * len(names)), squeeze=False)
+    for r, name in enumerate(names):
+        sample = test_set[test_set.index_of(name)]
+        axes[r, 0].imshow(sample.image, cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].set_title(name, fontsize=8)
+        for c, (label, result) in enumerate(guided, start=1):
+            axes[r, c].imshow(sample.image, cmap="gray", vmin=0, vmax=1)
+            axes[r, c].imshow(result.inspection()[name]["guidance"], cmap="inferno", alpha=0.6)
+            axes[r, c].contour(sample.mask, levels=[0.5], colors="red", linewidths=0.8)
+            axes[r, c].set_title(label.split(" + ")[0], fontsize=8)
+    for ax in axes.ravel():
+        ax.axis("off")
+    fig.suptitle("Guidance over the image (CLIP patch grid): where each prompt looks", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def figure7_decoders(profile="smoke", data_root=None, device="cpu", progress=False, results_dir=None, n_images: int = 2,
+                     **config_kwargs):
+    """Figure 7: SAM's, HQ-SAM's and CG-SAM's outputs (each with SR-CLIP) side by side, then
+    CG-SAM's imaging decoder: the degraded image I, the background A, the depth d and the
+    recovered J (what the paper only describes in words)."""
+    import matplotlib.pyplot as plt
+
+    decoders = [(label.split(" + ")[0], run(v, profile, data_root, device, progress, results_dir, **config_kwargs)) for v, label in TABLE5]
+    saist = decoders[-1][1]
+    test_set = _test_set_of(saist, data_root)
+    names = list(test_set.names[:n_images])
+    columns = ["image", "mask"] + [f"{label} output" for label, _ in decoders] + ["I (degraded)", "A (background)", "d (depth)", "J (recovered)"]
+    fig, axes = plt.subplots(len(names), len(columns), figsize=(2.1 * len(columns), 2.3 * len(names)), squeeze=False)
+    for r, name in enumerate(names):
+        sample = test_set[test_set.index_of(name)]
+        maps = saist.inspection()[name]
+        panels = [(sample.image, "gray", (0, 1)), (sample.mask, "gray", (0, 1))]
+        panels += [(result.maps()[name], "gray", (0, 1)) for _, result in decoders]
+        panels += [(maps["I"], "magma", None), (maps["A"], "magma", None), (maps["d"], "viridis", None), (maps["J"], "magma", None)]
+        for c, (array, cmap, limits) in enumerate(panels):
+            ax = axes[r, c]
+            kwargs = {"vmin": limits[0], "vmax": limits[1]} if limits else {}
+            ax.imshow(array, cmap=cmap, **kwargs)
+            ax.set_title(columns[c] if r == 0 else "", fontsize=7)
+            ax.axis("off")
+    fig.suptitle("Decoders (score maps) and CG-SAM's imaging decoder (J = I e^(beta d) - A (e^(beta d) - 1), the logits)", fontsize=8)
     fig.tight_layout()
     return fig

@@ -24,7 +24,6 @@ including the borders a centre crop would cut off.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import warnings
@@ -35,7 +34,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ClipEncoder", "CheckpointError", "TINY_CLIP_NAME", "TINY_CLIP_CONFIG", "register_tiny_config"]
+from irstd_lib.io import file_sha256
+
+__all__ = ["ClipEncoder", "CheckpointError", "TINY_CLIP_NAME", "TINY_CLIP_CONFIG", "build_clip_model", "load_clip_weights",
+           "preprocess_gray_batch",
+           "register_tiny_config"]
 
 TINY_CLIP_NAME = "irstd-tiny-clip"
 TINY_CLIP_CONFIG = Path(__file__).resolve().parent / "configs" / f"{TINY_CLIP_NAME}.json"
@@ -59,14 +62,6 @@ def register_tiny_config() -> str:
     if TINY_CLIP_NAME not in open_clip.list_models():
         open_clip.add_model_config(TINY_CLIP_CONFIG)
     return TINY_CLIP_NAME
-
-
-def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -103,7 +98,7 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def _load_weights(model: torch.nn.Module, path: Path) -> None:
+def load_clip_weights(model: torch.nn.Module, path: Path) -> None:
     from open_clip.convert import convert_state_dict
     from open_clip.model import convert_to_custom_text_state_dict
 
@@ -159,6 +154,53 @@ class _quiet_open_clip_random_init_warning:
         logging.getLogger().removeFilter(self._filter)
 
 
+def preprocess_gray_batch(images: torch.Tensor, size: tuple[int, int], mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) grayscale images in [0, 1] -> normalised (N, 3, S, S) CLIP inputs: the whole
+    image resized (bicubic, antialiased; see the module docstring), clamped, replicated to three
+    channels, normalised with the model's mean and std ((1, 3, 1, 1) tensors)."""
+    x = F.interpolate(images, size=size, mode="bicubic", align_corners=False, antialias=True).clamp(0.0, 1.0)
+    x = x.expand(-1, 3, -1, -1)
+    return (x - mean.to(x.device, x.dtype)) / std.to(x.device, x.dtype)
+
+
+def build_clip_model(model_name: str = "ViT-B-16", checkpoint: str | os.PathLike | None = None, seed: int = 0):
+    """An open_clip model built offline, with weights from a local file or random ones drawn from
+    ``seed``; returns ``(model, key)``. The architecture must be known to open_clip (or be the
+    package's tiny one); a missing file is ``FileNotFoundError`` and one that does not fit is a
+    :class:`CheckpointError`, both naming the file. The caller's global RNG is left untouched."""
+    import open_clip
+
+    if model_name == TINY_CLIP_NAME:
+        register_tiny_config()
+    if model_name.startswith(("hf-hub:", "local-dir:")):
+        raise ValueError(
+            f"model_name {model_name!r}: schemas are not supported (nothing is downloaded); "
+            "pass an architecture name and a local checkpoint file"
+        )
+    if model_name not in open_clip.list_models():
+        raise ValueError(f"unknown open_clip architecture {model_name!r}")
+    checkpoint_path = None
+    if checkpoint is not None:
+        checkpoint_path = Path(checkpoint).expanduser()
+        if not checkpoint_path.is_file():
+            raise FileNotFoundError(
+                f"{checkpoint_path}: CLIP checkpoint file not found (weights are never "
+                "downloaded; name a local .pt/.pth/.bin/.safetensors file)"
+            )
+    # A private RNG scope: building the model must not disturb the caller's global seed.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        with _quiet_open_clip_random_init_warning():
+            # Built where tensors are being made: the CPU, or the meta device when only shapes are
+            # wanted (the model catalogue counts parameters that way).
+            device = "meta" if torch.empty(0).device.type == "meta" else "cpu"
+            model = open_clip.create_model(model_name, pretrained=None, device=device)
+    if checkpoint_path is not None:
+        load_clip_weights(model, checkpoint_path)
+        return model, f"{model_name}@sha256:{file_sha256(checkpoint_path)[:12]}"
+    return model, f"{model_name}@random-seed{seed}"
+
+
 class ClipEncoder:
     """Frozen CLIP text/image encoder returning float32, L2-normalised embeddings (no grad).
 
@@ -175,38 +217,11 @@ class ClipEncoder:
     ) -> None:
         import open_clip
 
-        if model_name == TINY_CLIP_NAME:
-            register_tiny_config()
-        if model_name.startswith(("hf-hub:", "local-dir:")):
-            raise ValueError(
-                f"model_name {model_name!r}: schemas are not supported (nothing is downloaded); "
-                "pass an architecture name and a local checkpoint file"
-            )
-        if model_name not in open_clip.list_models():
-            raise ValueError(f"unknown open_clip architecture {model_name!r}")
-        checkpoint_path = None
-        if checkpoint is not None:
-            checkpoint_path = Path(checkpoint).expanduser()
-            if not checkpoint_path.is_file():
-                raise FileNotFoundError(
-                    f"{checkpoint_path}: CLIP checkpoint file not found (weights are never "
-                    "downloaded; name a local .pt/.pth/.bin/.safetensors file)"
-                )
-
+        model, self.key = build_clip_model(model_name, checkpoint, seed)
         self.model_name = model_name
         self.device = torch.device(device)
         self.seed = seed
-        self.checkpoint = checkpoint_path
-        # A private RNG scope: building the model must not disturb the caller's global seed.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            with _quiet_open_clip_random_init_warning():
-                model = open_clip.create_model(model_name, pretrained=None, device="cpu")
-        if checkpoint_path is not None:
-            _load_weights(model, checkpoint_path)
-            self.key = f"{model_name}@sha256:{file_sha256(checkpoint_path)[:12]}"
-        else:
-            self.key = f"{model_name}@random-seed{seed}"
+        self.checkpoint = Path(checkpoint).expanduser() if checkpoint is not None else None
         model.eval().requires_grad_(False)
         self.model = model.to(self.device)
         self.tokenizer = open_clip.get_tokenizer(model_name)
@@ -265,11 +280,9 @@ class ClipEncoder:
                 x = x[0]
             if x.ndim != 2:
                 raise ValueError(f"image {i}: expected a grayscale H x W array, got shape {tuple(x.shape)}")
-            x = x.detach().to(torch.float32)[None, None]
-            x = F.interpolate(x, size=self.image_size, mode="bicubic", align_corners=False, antialias=True)
-            batch.append(x.clamp_(0.0, 1.0))
-        x = torch.cat(batch).expand(-1, 3, -1, -1)
-        return (x - self.image_mean) / self.image_std
+            batch.append(preprocess_gray_batch(x.detach().to(torch.float32)[None, None], self.image_size, self.image_mean,
+                                               self.image_std))
+        return torch.cat(batch)
 
     def encode_image(self, images: Sequence[np.ndarray | torch.Tensor], batch_size: int = 32) -> torch.Tensor:
         """(N, embed_dim) float32 unit-norm image embeddings of grayscale H x W images in [0, 1]."""

@@ -86,6 +86,24 @@ def format_scene_prompt(scene: str, objects: Sequence[str]) -> str:
     return SCENE_PROMPT_TEMPLATE.format(scene=scene, object1=objects[0], object2=objects[1], object3=objects[2])
 
 
+_SCENE_PROMPT_PATTERN = None
+
+
+def parse_scene_prompt(text: str) -> tuple[str, list[str]] | None:
+    """``(scene, [object1, object2, object3])`` of a prompt in SAIST's template (a final period
+    and surrounding spaces tolerated), or None when the text does not follow it."""
+    import re
+
+    global _SCENE_PROMPT_PATTERN
+    if _SCENE_PROMPT_PATTERN is None:
+        _SCENE_PROMPT_PATTERN = re.compile(r"^a photo of (.+?) with (.+?), (.+?),? and (.+?)\.?$")
+    match = _SCENE_PROMPT_PATTERN.match(" ".join(text.split()))
+    if match is None:
+        return None
+    scene, *objects = (g.strip() for g in match.groups())
+    return scene, objects
+
+
 @dataclass
 class SceneRanking:
     """The chosen scene and objects, with the scores that chose them (higher = better)."""
