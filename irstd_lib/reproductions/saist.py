@@ -167,12 +167,16 @@ def table3_size_and_speed(profile="smoke", data_root=None, device="cpu", progres
             "params at vit_b + ViT-B-16 (M)": paper_total / 1e6, "trainable at vit_b + ViT-B-16 (M)": paper_trainable / 1e6,
             "trainable (M) (paper)": _number_before(note, " M"),
             f"ms per image at {p.saist['size']} px": speed["latency_ms"],
-            "s per image (paper)": _number_before(note, " s"),
+            "ms per image (paper, GPU)": _ms(_number_before(note, " s")),
             **{m: result.metrics[m] for m in ("IoU", "Pd", "Fa")},
             **{f"{m} (paper)": match[m].iloc[0] if len(match) else None for m in ("IoU", "Pd", "Fa")},
             "device": speed["device"], "dataset": result.config.data.dataset, "run": result.hash,
         })
     return pd.DataFrame(rows)
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else 1000.0 * seconds
 
 
 def _number_before(text: str, unit: str) -> float | None:
@@ -307,7 +311,8 @@ def figure4_detections(profile="smoke", data_root=None, device="cpu", progress=F
 
 def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, results_dir=None, **config_kwargs):
     """Figure 5: the Pd-Fa curve of every method of Table 1 on the same test set, with its area
-    (Pd against Fa up to the largest Fa any method reaches, normalised). Learned methods' points
+    (Pd against Fa, normalised, over the Fa range every curve covers: up to the smallest of the
+    methods' largest Fa, so that no curve is credited beyond its last point). Learned methods' points
     come from their run records; the classical methods are scored here (their maps divided by
     their maximum, thresholds shared with the learned ones). Returns ``(fig, table)``."""
     import matplotlib.pyplot as plt
@@ -325,7 +330,7 @@ def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, r
     for method in ("tophat", "ipi"):
         roc = evaluate(build_model(method), test_set, roc_thresholds=ROC_THRESHOLDS, progress=progress)["roc"]
         curves[METHOD_NAMES[method]] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), None)
-    top = max(float(np.nanmax(fa)) for fa, _, _ in curves.values())
+    top = min(float(np.nanmax(fa)) for fa, _, _ in curves.values() if np.nanmax(fa) > 0)
     rows = [{"method": label, "Pd-Fa area": pd_fa_area(fa, pd_, top), "max Fa": float(np.nanmax(fa)), "run": h}
             for label, (fa, pd_, h) in curves.items()]
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
@@ -336,7 +341,8 @@ def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, r
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xlabel("Fa (x1e-6)")
     ax.set_ylabel("Pd (%)")
-    ax.set_title(f"Pd-Fa on {test_set.root.name} test ({len(test_set)} images); area up to Fa = {top:.0f}e-6", fontsize=9)
+    ax.axvline(top, color="grey", linestyle=":", linewidth=1)
+    ax.set_title(f"Pd-Fa on {test_set.root.name} test ({len(test_set)} images); areas up to Fa = {top:.0f}e-6 (dotted)", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig, pd.DataFrame(rows)
