@@ -59,6 +59,19 @@ def _dataset_arguments(func=None, *, data_required: bool = True):
     return func
 
 
+def _weights_arguments(only: tuple[str, ...] | None = None):
+    """The shared backbone and weights options (:mod:`irstd_lib.model_options`) on a command."""
+    from irstd_lib.model_options import WEIGHTS_OPTIONS
+
+    def decorator(func):
+        for flag, key, settings in reversed(WEIGHTS_OPTIONS):
+            if only is None or key in only:
+                func = arg(flag, default=None, **settings)(func)
+        return func
+
+    return decorator
+
+
 def _open_dataset(args: argparse.Namespace):
     from irstd_lib.data import IRSTDDataset
 
@@ -101,10 +114,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 @arg("--eval-size", type=int, default=None, help="with --checkpoint: the size the policy uses (default: the model's recipe)")
 @arg("--kw", action="append", default=[], metavar="KEY=VALUE", help="with --checkpoint: extra model keyword (JSON value)")
 @arg("--checkpoint", default=None, metavar="PATH", help="a learned model's weights (our checkpoints or a state_dict): score it with --method NAME")
-@arg("--clip", default=None, help="with --checkpoint, SAIST: the CLIP architecture (tiny or an open_clip name)")
-@arg("--clip-checkpoint", default=None, metavar="PATH", help="with --checkpoint, SAIST: local open_clip weights")
-@arg("--sam", default=None, help="with --checkpoint, SAIST: the SAM configuration (tiny, vit_b, vit_l, vit_h)")
-@arg("--sam-checkpoint", default=None, metavar="PATH", help="with --checkpoint, SAIST: local SAM weights")
+@_weights_arguments()
 @arg("--json", action="store_true", help="print one JSON object with the metrics")
 @arg("--save-pred", type=Path, default=None, help="write <name>.png binary predictions (and scores/<name>.npy) here")
 @arg("--results", type=Path, default=None, help="results folder holding runs/ (default: ./results)")
@@ -131,7 +141,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     dataset = _open_dataset(args)
     if args.checkpoint is not None:
-        from irstd_lib.benchmarks.model_profile import parse_kwarg, weights_kwargs
+        from irstd_lib.benchmarks.model_profile import parse_kwarg
+        from irstd_lib.model_options import weights_kwargs
         from irstd_lib.scoring import evaluate_checkpoint
 
         kwargs = dict(parse_kwarg(text) for text in args.kw)
@@ -147,8 +158,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 @command("train", "train (or reuse) one experiment run from a JSON run config, then print its test metrics")
-@arg("--clip-checkpoint", default=None, metavar="PATH", help="local open_clip weights for a SAIST variant (model_kwargs)")
-@arg("--sam-checkpoint", default=None, metavar="PATH", help="local SAM weights for a SAIST variant (model_kwargs)")
+@_weights_arguments(only=("sam_checkpoint", "clip_checkpoint"))
 @arg("--json", action="store_true", help="print the run record as one JSON object")
 @arg("--no-progress", action="store_true", help="no progress bars")
 @arg("--device", default="cpu", help="torch device (default cpu)")
@@ -159,7 +169,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from irstd_lib.experiments import RunConfig, run_experiment
 
     config = RunConfig.from_file(args.config)
-    weights = {k: str(v) for k, v in (("sam_checkpoint", args.sam_checkpoint), ("clip_checkpoint", args.clip_checkpoint)) if v}
+    from irstd_lib.model_options import weights_kwargs
+
+    weights = weights_kwargs(args)
     if weights:
         config = config.replace(model_kwargs={**config.model_kwargs, **weights})
     run = run_experiment(config, data_root=args.data, results_dir=args.results, device=args.device, progress=not args.no_progress)

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from irstd_lib.engine.evaluate import move_to_device
+from irstd_lib.model_options import add_weights_arguments, weights_kwargs
 from irstd_lib.models.base import ClassicalMethod, IRSTDModel, grouped_parameters
 
 __all__ = ["profile_model", "count_parameters", "count_flops", "main"]
@@ -196,21 +197,6 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentP
                         help="print one JSON object (params, gflops, latency_ms, train_img_per_s, ...) instead of a sentence")
     parser.add_argument("--out", default=None, metavar="PATH", help="also write the result as JSON to PATH")
     return parser
-
-
-def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
-    """The backbone and weights options of the models built on pretrained encoders (SAIST):
-    passed to the builder as keyword arguments when given."""
-    parser.add_argument("--sam", default=None, help="SAM configuration for SAIST's variants: tiny, vit_b, vit_l, vit_h")
-    parser.add_argument("--sam-checkpoint", default=None, metavar="PATH", help="local SAM weights (e.g. sam_vit_b_01ec64.pth)")
-    parser.add_argument("--clip", default=None, help="CLIP architecture for SAIST's variants: tiny or an open_clip name (ViT-B-16)")
-    parser.add_argument("--clip-checkpoint", default=None, metavar="PATH", help="local open_clip weights file")
-
-
-def weights_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The model keyword arguments the options of :func:`add_weights_arguments` set."""
-    names = {"sam": "sam", "sam_checkpoint": "sam_checkpoint", "clip": "clip", "clip_checkpoint": "clip_checkpoint"}
-    return {key: getattr(args, attr) for attr, key in names.items() if getattr(args, attr, None) is not None}
 
 
 def run_profile(args: argparse.Namespace) -> int:

@@ -59,6 +59,19 @@ def _pad_multiple(size: int | None, model: IRSTDModel) -> int:
     return multiple if multiple % need == 0 else multiple * need // math.gcd(multiple, need)
 
 
+def _collate(entries: Sequence[tuple[int, Any, torch.Tensor, Any]]) -> dict[str, Any]:
+    """The batch a conditioner sees (see the module docstring) from ``(index, sample, prepared
+    image (1, H', W'), RestoreInfo)`` entries of equal prepared size."""
+    return {
+        "image": torch.stack([e[2] for e in entries]),
+        "name": [e[1].name for e in entries],
+        "index": torch.tensor([e[0] for e in entries], dtype=torch.long),
+        "description": [e[1].description or "" for e in entries],
+        "height": torch.tensor([e[3].native_size[0] for e in entries], dtype=torch.long),
+        "width": torch.tensor([e[3].native_size[1] for e in entries], dtype=torch.long),
+    }
+
+
 def _forward_scores(model: IRSTDModel, batch: dict[str, Any], conditioner: Conditioner | None,
                     device: torch.device, amp_dtype: torch.dtype | None) -> torch.Tensor:
     condition = move_to_device(conditioner(batch, "test"), device) if conditioner is not None else None
@@ -106,15 +119,7 @@ def predict_scores(
     checked = False
 
     def flush() -> Iterator[tuple[Any, np.ndarray]]:
-        batch = {
-            "image": torch.stack([p[2] for p in pending]),
-            "name": [p[1].name for p in pending],
-            "index": torch.tensor([p[0] for p in pending], dtype=torch.long),
-            "description": [p[1].description or "" for p in pending],
-            "height": torch.tensor([p[3].native_size[0] for p in pending], dtype=torch.long),
-            "width": torch.tensor([p[3].native_size[1] for p in pending], dtype=torch.long),
-        }
-        scores = _forward_scores(model, batch, conditioner, device, amp_dtype)
+        scores = _forward_scores(model, _collate(pending), conditioner, device, amp_dtype)
         for (_, sample, _, info), s in zip(pending, scores):
             yield sample, restore_scores(s[0], info)
         pending.clear()
@@ -286,8 +291,7 @@ def inspect(
             index = dataset.index_of(name)
             sample = dataset[index]
             tensor, info = prepare_eval_image(sample.image, prepare_size, policy, model.input_spec.pad_value)
-            batch = {"image": tensor[None], "name": [name], "index": torch.tensor([index]), "description": [sample.description or ""],
-                     "height": torch.tensor([info.native_size[0]]), "width": torch.tensor([info.native_size[1]])}
+            batch = _collate([(index, sample, tensor, info)])
             condition = move_to_device(conditioner(batch, "test"), device) if conditioner is not None else None
             with torch.no_grad():
                 maps = model.inspection_maps(model.input_spec.prepare(batch["image"].to(device)), condition)

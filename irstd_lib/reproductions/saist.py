@@ -293,12 +293,13 @@ def figure4_detections(profile="smoke", data_root=None, device="cpu", progress=F
     runs = [(paper_row, run(v, profile, data_root, device, progress, results_dir, **config_kwargs)) for v, paper_row in TABLE1_LEARNED]
     test_set = _test_set_of(runs[-1][1], data_root)
     names = [n for n in test_set.names[:n_images]]
+    maps = [result.maps() for _, result in runs]  # each record's maps, read once
     fig, axes = plt.subplots(len(names), 2 * len(runs), figsize=(3.0 * 2 * len(runs), 3.0 * len(names)), squeeze=False)
     counts = []
     for r, name in enumerate(names):
         sample = test_set[test_set.index_of(name)]
         for c, (label, result) in enumerate(runs):
-            scores = result.maps()[name]
+            scores = maps[c][name]
             detection_row(axes[r, 2 * c: 2 * c + 2], sample.image, sample.mask, scores, threshold=result.metrics["threshold"],
                           title=f"{label}: {name}", max_insets=1, colours=SAIST_COLOURS)
             marks = detection_marks(scores > result.metrics["threshold"], sample.mask)
@@ -358,6 +359,7 @@ def figure6_guidance(profile="smoke", data_root=None, device="cpu", progress=Fal
     guided = [(label, run(v, profile, data_root, device, progress, results_dir, **config_kwargs)) for v, label in TABLE4]
     test_set = _test_set_of(guided[-1][1], data_root)
     names = list(test_set.names[:n_images])
+    inspections = {label: result.inspection() for label, result in guided}  # each record's maps, read once
     fig, axes = plt.subplots(len(names), 1 + len(guided), figsize=(2.6 * (1 + len(guided)), 2.6 * len(names)), squeeze=False)
     for r, name in enumerate(names):
         sample = test_set[test_set.index_of(name)]
@@ -365,7 +367,7 @@ def figure6_guidance(profile="smoke", data_root=None, device="cpu", progress=Fal
         axes[r, 0].set_title(name, fontsize=8)
         for c, (label, result) in enumerate(guided, start=1):
             axes[r, c].imshow(sample.image, cmap="gray", vmin=0, vmax=1)
-            axes[r, c].imshow(result.inspection()[name]["guidance"], cmap="inferno", alpha=0.6)
+            axes[r, c].imshow(inspections[label][name]["guidance"], cmap="inferno", alpha=0.6)
             axes[r, c].contour(sample.mask, levels=[0.5], colors="red", linewidths=0.8)
             axes[r, c].set_title(label.split(" + ")[0], fontsize=8)
     for ax in axes.ravel():
@@ -386,13 +388,15 @@ def figure7_decoders(profile="smoke", data_root=None, device="cpu", progress=Fal
     saist = decoders[-1][1]
     test_set = _test_set_of(saist, data_root)
     names = list(test_set.names[:n_images])
+    decoder_maps = [result.maps() for _, result in decoders]  # each record's maps, read once
+    imaging = saist.inspection()
     columns = ["image", "mask"] + [f"{label} output" for label, _ in decoders] + ["I (degraded)", "A (background)", "d (depth)", "J (recovered)"]
     fig, axes = plt.subplots(len(names), len(columns), figsize=(2.1 * len(columns), 2.3 * len(names)), squeeze=False)
     for r, name in enumerate(names):
         sample = test_set[test_set.index_of(name)]
-        maps = saist.inspection()[name]
+        maps = imaging[name]
         panels = [(sample.image, "gray", (0, 1)), (sample.mask, "gray", (0, 1))]
-        panels += [(result.maps()[name], "gray", (0, 1)) for _, result in decoders]
+        panels += [(scores[name], "gray", (0, 1)) for scores in decoder_maps]
         panels += [(maps["I"], "magma", None), (maps["A"], "magma", None), (maps["d"], "viridis", None), (maps["J"], "magma", None)]
         for c, (array, cmap, limits) in enumerate(panels):
             ax = axes[r, c]

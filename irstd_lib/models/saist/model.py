@@ -35,16 +35,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from irstd_lib.models.base import NO_CONDITION, InputSpec, IRSTDModel, ParamGroup
+from irstd_lib.models.base import NO_CONDITION, SCENE_PROMPT, InputSpec, IRSTDModel, ParamGroup
 from irstd_lib.models.saist.cg_sam import CGSAM
 from irstd_lib.models.saist.clip_backbone import FrozenClip
 from irstd_lib.models.saist.prompt_learners import ClipPrompts, CoOpPrompts, scene_condition
 from irstd_lib.models.saist.sam_backbone import SAM_PIXEL_MEAN, SAM_PIXEL_STD
 from irstd_lib.models.saist.sr_clip import SRClip
 
-__all__ = ["GUIDANCES", "SAIST", "SCENE_PROMPT", "build_saist"]
+__all__ = ["GUIDANCES", "SAIST", "build_saist"]
 
-SCENE_PROMPT = "scene_prompt"
 GUIDANCES = ("sr_clip", "clip", "coop", None)
 
 
