@@ -14,7 +14,7 @@ __all__ = ["WEIGHTS_OPTIONS", "add_weights_arguments", "weights_kwargs"]
 WEIGHTS_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--sam", "sam", dict(help="SAM configuration for SAIST's variants: tiny, vit_b, vit_l, vit_h")),
     ("--sam-checkpoint", "sam_checkpoint", dict(metavar="PATH", help="local SAM weights (e.g. sam_vit_b_01ec64.pth)")),
-    ("--clip", "clip", dict(help="CLIP architecture for SAIST's variants: tiny or an open_clip name (ViT-B-16)")),
+    ("--clip", "clip", dict(help="CLIP architecture for SAIST's and DGSPNet's variants: tiny or an open_clip name (ViT-B-16)")),
     ("--clip-checkpoint", "clip_checkpoint", dict(metavar="PATH", help="local open_clip weights file")),
 )
 

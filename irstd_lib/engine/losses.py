@@ -6,7 +6,8 @@
 - :class:`SoftIoULoss`: ``1 - (sum(p m) + smooth) / (sum(p) + sum(m) - sum(p m) + smooth)`` with
   ``p = sigmoid(logits)`` and ``smooth = 1``, the sums taken over the whole batch, as the
   BasicIRSTD toolbox does (its models apply the sigmoid themselves; ours return logits, so the
-  sigmoid is applied here). ``per_sample=True`` averages per-image soft IoUs instead.
+  sigmoid is applied here). ``per_sample=True`` averages per-image soft IoUs instead: the loss
+  kind ``"softiou_per_image"``, as GGL-Net's authors' training script computes it.
 - :class:`DeepSupervisionLoss`: ``loss(logits) + aux_weight * R(loss(aux_k) for each side output)
   + sum(model-reported losses)`` (the model contract's ``aux_logits`` and ``aux_losses``).
 
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 
 __all__ = ["bce_with_logits", "BCEWithLogitsLoss", "SoftIoULoss", "DeepSupervisionLoss", "LOSS_KINDS", "AUX_REDUCTIONS"]
 
-LOSS_KINDS = ("bce", "softiou", "bce+softiou")
+LOSS_KINDS = ("bce", "softiou", "softiou_per_image", "bce+softiou")
 AUX_REDUCTIONS = ("sum", "mean", "mean_all")
 
 
@@ -70,6 +71,8 @@ def _base_loss(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor
         return bce_with_logits
     if kind == "softiou":
         return SoftIoULoss()
+    if kind == "softiou_per_image":
+        return SoftIoULoss(per_sample=True)
     if kind == "bce+softiou":
         soft = SoftIoULoss()
         return lambda logits, target: bce_with_logits(logits, target) + soft(logits, target)

@@ -14,6 +14,12 @@ profile can give every model of a comparison the same budget while each keeps it
   reported: Adam 5e-4, 400 epochs, batch 16, SoftIoU averaged over the final and the
   deep-supervision outputs, random 256x256 crops, test images padded to a multiple of 32 at
   native size, the lr divided by 10 at epochs 200 and 300.
+- ``ggl_net_paper``: GGL-Net's authors' training script: Adam, lr 1e-4 held constant (no
+  schedule), 500 epochs, batch 4, SoftIoU averaged per image (``softiou_per_image``), images
+  resized to 512 for training and testing (256 for NUDT-SIRST). Their random flips, rotations and brightness changes are not reproduced.
+- ``dgspnet_default``: DGSPNet's abstract gives no training settings; the BasicIRSTD defaults
+  above (Adam 5e-4, SoftIoU) on whole images resized to 512, chosen as the field's most common
+  protocol for a CNN of this size.
 """
 
 from __future__ import annotations
@@ -38,6 +44,17 @@ RECIPES: dict[str, dict[str, Any]] = {
         "scheduler": "multistep", "lr_milestones": [200, 300], "lr_gamma": 0.1, "warmup_epochs": 0,
         "loss": "softiou", "aux_weight": 1.0, "aux_reduction": "mean_all",
         "val_size": None, "eval_policy": "pad", "train_size": 256,
+    },
+    "ggl_net_paper": {
+        "epochs": 500, "batch_size": 4, "optimizer": "adam", "lr": 1e-4, "weight_decay": 0.0,
+        "scheduler": "constant", "warmup_epochs": 0, "loss": "softiou_per_image", "aux_weight": 1.0, "aux_reduction": "sum",
+        "val_size": 512, "eval_policy": "resize", "train_size": 512,
+    },
+    "dgspnet_default": {
+        "epochs": 400, "batch_size": 16, "optimizer": "adam", "lr": 5e-4, "weight_decay": 0.0,
+        "scheduler": "multistep", "lr_milestones": [200, 300], "lr_gamma": 0.1, "warmup_epochs": 0,
+        "loss": "softiou", "aux_weight": 1.0, "aux_reduction": "sum",
+        "val_size": 512, "eval_policy": "resize", "train_size": 512,
     },
 }
 

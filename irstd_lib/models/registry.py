@@ -100,6 +100,8 @@ _BUILTIN_SYSTEMS: tuple[str, ...] = (
     "irstd_lib.models.acm",
     "irstd_lib.models.dnanet",
     "irstd_lib.models.saist",
+    "irstd_lib.models.dgspnet",
+    "irstd_lib.models.ggl_net",
     "irstd_lib.models.classical",
 )
 _builtins_loaded = False

@@ -7,7 +7,7 @@ Where each paper component lives:
   its parts: ``relations.py`` (object-object similarity, scene-object correlation, eqs. 1-2),
   ``cross_modal.py`` (text and visual decoders, eqs. 5-6), ``mmd.py`` (eq. 8);
 - ``prompt_learners.py``: the plain CLIP prompts and CoOp's prompt learner (Table 4);
-- ``clip_backbone.py``: the frozen CLIP they read;
+- the frozen CLIP they read is shared with DGSPNet: :mod:`irstd_lib.models.frozen_clip`;
 - ``cg_sam.py``: CG-SAM, SAM with LoRA and one of three decoders (Table 5); its parts:
   ``sam_backbone.py`` (SAM's modules, official checkpoints, other input sizes, LoRA),
   ``mask_decoding.py`` (SAM's decoder on per-image prompts), ``feature_fusion.py`` (early and late

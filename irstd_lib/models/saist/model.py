@@ -7,7 +7,7 @@ package's design notes) is the specification and every choice is stated in the c
 
 - a **guidance** (``"sr_clip"``: :mod:`.sr_clip`; ``"clip"``: plain CLIP prompts; ``"coop"``: a
   CoOp prompt learner, both in :mod:`.prompt_learners`; ``None``: no text, SAM alone), reading a
-  frozen CLIP (:mod:`.clip_backbone`) and each image's scene prompt (the condition);
+  frozen CLIP (:mod:`irstd_lib.models.frozen_clip`) and each image's scene prompt (the condition);
 - a **segmenter** (:mod:`.cg_sam`): SAM with LoRA and the ``"cg"`` (imaging equation), ``"sam"``
   or ``"hq"`` decoder.
 
@@ -37,7 +37,7 @@ from torch import nn
 
 from irstd_lib.models.base import NO_CONDITION, SCENE_PROMPT, InputSpec, IRSTDModel, ParamGroup
 from irstd_lib.models.saist.cg_sam import CGSAM
-from irstd_lib.models.saist.clip_backbone import FrozenClip
+from irstd_lib.models.frozen_clip import FrozenClip
 from irstd_lib.models.saist.prompt_learners import ClipPrompts, CoOpPrompts, scene_condition
 from irstd_lib.models.saist.sam_backbone import SAM_PIXEL_MEAN, SAM_PIXEL_STD
 from irstd_lib.models.saist.sr_clip import SRClip

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from irstd_lib.models.saist.clip_backbone import FrozenClip
+from irstd_lib.models.frozen_clip import FrozenClip
 
 __all__ = ["ClipPrompts", "CoOpContext", "CoOpPrompts", "TEMPLATE_PREFIX", "scene_condition"]
 

@@ -38,7 +38,7 @@ import math
 import torch
 from torch import nn
 
-from irstd_lib.models.saist.clip_backbone import FrozenClip
+from irstd_lib.models.frozen_clip import FrozenClip
 from irstd_lib.models.saist.cross_modal import CrossModalDecoder
 from irstd_lib.models.saist.mmd import gaussian_mmd
 from irstd_lib.models.saist.relations import ObjectToObject, SceneToObject, cosine_softmax

@@ -1,4 +1,4 @@
-"""The frozen CLIP that SR-CLIP, the plain CLIP prompts and CoOp read from (open_clip).
+"""The frozen CLIP that SAIST (SR-CLIP, the plain CLIP prompts, CoOp) and DGSPNet (its text priors) read (open_clip).
 
 Built offline by :func:`irstd_lib.text.clip_encoder.build_clip_model` (an open_clip architecture
 such as ``ViT-B-16`` with weights from a local file, or the package's tiny configuration), every

@@ -1,0 +1,35 @@
+"""DGSPNet (Wang et al., "Dual-Granularity Semantic Prompting ...", arXiv 2511.19306): coarse and
+fine-grained text priors guiding a U-shaped CNN through text-guided attentions. Only the
+abstract is known; the design is the simplest that does what it says (see ``model.py``).
+
+Where each paper component lives:
+
+- ``text_priors.py``: the coarse prompts ("infrared image", "small target"), encoded once, and
+  the visual-to-textual mapping that makes each image's fine-grained prompt (pseudo-words through
+  the frozen CLIP text encoder);
+- ``text_guided_attention.py``: TGCA (text-guided channel attention, low-level features) and
+  TGSA (text-guided spatial attention, high-level features);
+- ``unet.py``: the U-shaped CNN's blocks;
+- ``model.py``: the network, its switches and choices. The frozen CLIP is
+  :mod:`irstd_lib.models.frozen_clip` (shared with SAIST).
+"""
+
+from __future__ import annotations
+
+from irstd_lib.models.registry import ModelVariant
+
+_BUILDER = "irstd_lib.models.dgspnet.model:build_dgspnet"
+_PAPER = "Wang et al., DGSPNet (arXiv 2511.19306; abstract only, no public code)"
+_COMMON = dict(system="DGSPNet", paper=_PAPER, recipe="dgspnet_default", switches=("coarse_prompts", "fine_prompts", "tgca", "tgsa"),
+               tiny={"clip": "tiny", "base_channels": 4, "n_pseudo_words": 2})
+_FULL = {"base_channels": 16, "clip": "ViT-B-16", "coarse_prompts": True, "fine_prompts": True, "tgca": True, "tgsa": True}
+
+VARIANTS = (
+    ModelVariant("dgspnet", _BUILDER, _FULL, description="full model: coarse and fine prompts, TGCA and TGSA", **_COMMON),
+    ModelVariant("dgspnet_coarse_only", _BUILDER, {**_FULL, "fine_prompts": False},
+                 description="ablation: coarse prompts only (no visual-to-text mapping)", **_COMMON),
+    ModelVariant("dgspnet_fine_only", _BUILDER, {**_FULL, "coarse_prompts": False},
+                 description="ablation: fine-grained prompts only", **_COMMON),
+    ModelVariant("dgspnet_wo_tgca", _BUILDER, {**_FULL, "tgca": False}, description="ablation: no TGCA", **_COMMON),
+    ModelVariant("dgspnet_wo_tgsa", _BUILDER, {**_FULL, "tgsa": False}, description="ablation: no TGSA", **_COMMON),
+)
