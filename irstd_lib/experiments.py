@@ -32,6 +32,11 @@ conditioning kind says matters, the resolved training settings and the seed::
     results/runs/<hash>/history.csv     the training curve
     results/runs/<hash>/preview.png     the first test images, masks and score maps
 
+Classical methods (Top-Hat, IPI) have nothing to train, but scoring IPI on a test set takes
+minutes on a CPU: :func:`score_classical` records them the same way (``config.json``,
+``metrics.json`` with a ``test`` evaluation, ``details.json``, ``maps.npz``), under a hash of the
+method, its arguments, the test split's fingerprint and the evaluation settings.
+
 So every table and figure renders from committed records, without a checkpoint. Checkpoints live
 in the cache folder (``$IRSTD_CACHE/runs/<hash>/``), never in the repository, so an interrupted
 run resumes from its last checkpoint and a finished run is not retrained.
@@ -486,6 +491,73 @@ def run_experiment(
     _write_preview(prep.run_dir / "preview.png", prep.test_set, maps)
     atomic_write_json(metrics_path, record)
     return RunResult(config, prep.hash, prep.run_dir, prep.checkpoint_dir, record)
+
+
+@dataclass
+class ScoredRun:
+    """A classical method scored on a test split (see :func:`score_classical`)."""
+
+    method: str
+    hash: str
+    run_dir: Path
+    record: dict
+
+    @property
+    def metrics(self) -> dict:
+        return self.record["test"]
+
+    def details(self, evaluation: str | None = None) -> dict:
+        details = json.loads((self.run_dir / "details.json").read_text(encoding="utf-8"))
+        return details[evaluation or "test"]
+
+    def maps(self) -> dict[str, np.ndarray]:
+        with np.load(self.run_dir / "maps.npz", allow_pickle=False) as data:
+            return {name: data[name].astype(np.float32) / 255.0 for name in data.files}
+
+
+def score_classical(
+    method: str,
+    data: DataConfig,
+    data_root: str | os.PathLike | None = None,
+    results_dir: str | os.PathLike | None = None,
+    size: int | None = None,
+    policy: str = "pad",
+    progress: bool = False,
+    method_kwargs: dict | None = None,
+) -> ScoredRun:
+    """Score the classical ``method`` on ``data``'s test split once (``size`` and ``policy`` as in
+    :func:`irstd_lib.engine.evaluate.evaluate`; the default is each image's native size) and
+    record it under ``<results>/runs/<hash>/``; later calls read the record."""
+    from irstd_lib.engine.evaluate import ROC_THRESHOLDS, evaluate
+    from irstd_lib.models import build_model, get_variant
+
+    variant = get_variant(method)
+    if variant.kind != "classical":
+        raise ValueError(f"{method} is a learned model: train it with run_experiment")
+    root = resolve_data_root(data, data_root)
+    test_set = open_split(data, root, data.test_split)
+    kwargs = variant.resolved_kwargs(**(method_kwargs or {}))
+    settings = {"dataset": data.dataset, "split_dir": data.split_dir, "split_scheme": data.split_scheme,
+                "test_split": data.test_split, "on_size_mismatch": data.on_size_mismatch, "fingerprint": test_set.fingerprint()}
+    if data.dataset == "synthetic":
+        settings["synthetic"] = data.synthetic
+    identity = {"format": RUN_FORMAT_VERSION, "model": {"builder": variant.builder_path, "kwargs": kwargs, "version": variant.version},
+                "data": settings, "evaluation": {"size": size, "policy": policy, "roc_thresholds": ROC_THRESHOLDS}}
+    digest = run_hash(identity)
+    run_dir = results_root(results_dir) / "runs" / digest
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.is_file():
+        return ScoredRun(method, digest, run_dir, json.loads(metrics_path.read_text()))
+    atomic_write_json(run_dir / "config.json", {"hash": digest, "method": method, "identity": identity})
+    first = list(test_set.names[:PREVIEW_IMAGES])
+    result = evaluate(build_model(method, **(method_kwargs or {})), test_set, size=size, policy=policy, progress=progress,
+                      per_image=True, roc_thresholds=ROC_THRESHOLDS, keep_maps=first)
+    record = {"hash": digest, "model": method, "kind": "classical", "dataset": data.dataset, "issues": list(test_set.issues),
+              "evaluations": ["test"], "primary": "test", "test": result["metrics"], "preview": first}
+    atomic_write_json(run_dir / "details.json", {"test": {"per_image": result["per_image"], "roc": result["roc"]}})
+    _write_maps(run_dir / "maps.npz", result["maps"])
+    atomic_write_json(metrics_path, record)
+    return ScoredRun(method, digest, run_dir, record)
 
 
 def hardest_images(per_image: list[dict], n: int) -> list[str]:

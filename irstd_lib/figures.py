@@ -74,3 +74,33 @@ def detection_row(axes, image: np.ndarray, mask: np.ndarray, scores: np.ndarray,
     for ax in axes[1 + len(marks):]:
         ax.axis("off")
     return marks
+
+
+def pd_fa_figure(curves: dict, title: str = ""):
+    """Pd-Fa curves of several methods on one test set, ``curves[label] = (Fa, Pd, run hash or
+    None)``, with each curve's area (Pd against Fa, normalised) over the Fa range every curve
+    covers: up to the smallest of the methods' largest Fa, so that no curve is credited beyond its
+    last point (the limit is drawn dotted). Returns ``(fig, table of areas)``."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from irstd_lib.metrics import pd_fa_area
+
+    reached = [float(np.nanmax(fa)) for fa, _, _ in curves.values() if len(fa) and np.nanmax(fa) > 0]
+    top = min(reached) if reached else 1.0
+    rows = [{"method": label, "Pd-Fa area": pd_fa_area(fa, pd_, top), "max Fa": float(np.nanmax(fa)) if len(fa) else 0.0,
+             "run": run} for label, (fa, pd_, run) in curves.items()]
+    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    for row in rows:
+        fa, pd_, _ = curves[row["method"]]
+        order = np.argsort(fa)
+        ax.plot(np.asarray(fa)[order], np.asarray(pd_)[order], marker="o", markersize=3,
+                label=f"{row['method']} (area {row['Pd-Fa area']:.3f})")
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("Fa (x1e-6)")
+    ax.set_ylabel("Pd (%)")
+    ax.axvline(top, color="grey", linestyle=":", linewidth=1)
+    ax.set_title((title + "\n" if title else "") + f"areas up to Fa = {top:.0f}e-6 (dotted)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig, pd.DataFrame(rows)

@@ -52,6 +52,9 @@ NOTEBOOKS: list[str] = [
     "saist_figure5_roc",
     "saist_figure6_guidance",
     "saist_figure7_decoders",
+    "dgspnet_ablation",
+    "ggl_net_ablation",
+    "comparison_all_methods",
     "tour_of_irstd_data",
     "metrics_explained",
 ]

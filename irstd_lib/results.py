@@ -44,7 +44,8 @@ def save_table(table: pd.DataFrame, name: str, profile: str, results_dir=None, f
     optional caption line). Returns the CSV path."""
     folder = profile_dir(profile, results_dir) / "tables"
     csv_path = atomic_write_text(folder / f"{name}.csv", table.to_csv(index=False))
-    markdown = table.to_markdown(index=False, floatfmt=float_format.lstrip("%"))
+    # Cells with no value (a paper that does not report a metric) stay empty, never "nan".
+    markdown = table.astype(object).where(table.notna(), None).to_markdown(index=False, floatfmt=float_format.lstrip("%"), missingval="")
     text = (f"{caption}\n\n" if caption else "") + markdown + "\n"
     atomic_write_text(folder / f"{name}.md", text)
     return csv_path

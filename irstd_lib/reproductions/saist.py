@@ -189,7 +189,7 @@ def _number_before(text: str, unit: str) -> float | None:
 
 def table1_classical(
     profile: str = "smoke", data_root: str | os.PathLike | None = None, methods: tuple[str, ...] = ("tophat", "ipi"),
-    progress: bool = True, **_ignored,
+    progress: bool = True, results_dir=None, **_ignored,
 ) -> pd.DataFrame:
     """Top-Hat and IPI on each dataset's test split, our IoU/nIoU/Pd/Fa beside SAIST's Table 1.
 
@@ -197,36 +197,36 @@ def table1_classical(
     adaptive threshold (mean + 3 std of the map, see ``classical/threshold.py``). SAIST's
     NUAA-SIRST figures for both methods (IoU 1.5 and 1.1, Fa 16456 and 30467 x1e-6) are those of a
     threshold far lower than that, so large differences in IoU and Fa are expected."""
-    from irstd_lib.scoring import evaluate_classical
+    from irstd_lib.experiments import score_classical
 
     paper = reported("SAIST", "1")
     rows = []
-    for dataset_name, dataset in _test_sets(profile, data_root):
+    for dataset_name, data, root in _classical_data(profile, data_root):
         for method in methods:
-            result = evaluate_classical(method, dataset, progress=progress)
+            scored = score_classical(method, data, root, results_dir, progress=progress)
             row = {"dataset": dataset_name, "method": METHOD_NAMES[method],
-                   **{m: result[m] for m in METRICS}, "images": result["n_images"]}
+                   **{m: scored.metrics[m] for m in METRICS}, "images": scored.metrics["n_images"]}
             match = paper[(paper["dataset"] == dataset_name) & (paper["method"] == METHOD_NAMES[method])]
             for m in METRICS:
                 row[f"{m} (paper)"] = match[m].iloc[0] if len(match) else float("nan")
-            row["dataset issues"] = "; ".join(dataset.issues)
+            row["dataset issues"] = "; ".join(scored.record["issues"])
+            row["run"] = scored.hash
             rows.append(row)
     table = pd.DataFrame(rows)
     order = ["dataset", "method"] + [c for m in METRICS for c in (m, f"{m} (paper)")]
     return table[order + [c for c in table.columns if c not in order]]
 
 
-def _test_sets(profile: str, data_root) -> list[tuple[str, object]]:
-    """(name, IRSTDDataset of the test split) pairs: the profile's synthetic set, plus the real
-    folder when ``data_root`` is given (its mask/image size mismatches resized, and recorded)."""
-    from irstd_lib.data import IRSTDDataset
-    from irstd_lib.experiments import synthetic_root
+def _classical_data(profile: str, data_root) -> list[tuple[str, object, object]]:
+    """(name, DataConfig, data_root) of each test set the classical rows score at native size: the
+    profile's synthetic set, plus the real folder when ``data_root`` is given (its mask/image size
+    mismatches resized, and recorded)."""
+    from irstd_lib.experiments import DataConfig
 
     p = get_profile(profile)
-    out = [("synthetic", IRSTDDataset(synthetic_root(p.synthetic), "test", descriptions=None))]
+    out = [("synthetic", DataConfig(dataset="synthetic", synthetic=dict(p.synthetic)), None)]
     if data_root is not None:
-        root = Path(data_root)
-        out.append((root.name, IRSTDDataset(root, "test", descriptions=None, on_size_mismatch="resize")))
+        out.append((Path(data_root).name, DataConfig(dataset=Path(data_root).name, on_size_mismatch="resize"), data_root))
     return out
 
 
@@ -316,11 +316,8 @@ def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, r
     methods' largest Fa, so that no curve is credited beyond its last point). Learned methods' points
     come from their run records; the classical methods are scored here (their maps divided by
     their maximum, thresholds shared with the learned ones). Returns ``(fig, table)``."""
-    import matplotlib.pyplot as plt
-
-    from irstd_lib.engine.evaluate import ROC_THRESHOLDS, evaluate
-    from irstd_lib.metrics import pd_fa_area
-    from irstd_lib.models import build_model
+    from irstd_lib.experiments import score_classical
+    from irstd_lib.figures import pd_fa_figure
 
     curves = {}
     for variant, label in TABLE1_LEARNED:
@@ -329,24 +326,10 @@ def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, r
         curves[label] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), result.hash)
     test_set = _test_set_of(result, data_root)
     for method in ("tophat", "ipi"):
-        roc = evaluate(build_model(method), test_set, roc_thresholds=ROC_THRESHOLDS, progress=progress)["roc"]
-        curves[METHOD_NAMES[method]] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), None)
-    top = min(float(np.nanmax(fa)) for fa, _, _ in curves.values() if np.nanmax(fa) > 0)
-    rows = [{"method": label, "Pd-Fa area": pd_fa_area(fa, pd_, top), "max Fa": float(np.nanmax(fa)), "run": h}
-            for label, (fa, pd_, h) in curves.items()]
-    fig, ax = plt.subplots(figsize=(5.6, 4.0))
-    for row in rows:
-        fa, pd_, _ = curves[row["method"]]
-        order = np.argsort(fa)
-        ax.plot(fa[order], pd_[order], marker="o", markersize=3, label=f"{row['method']} (area {row['Pd-Fa area']:.3f})")
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("Fa (x1e-6)")
-    ax.set_ylabel("Pd (%)")
-    ax.axvline(top, color="grey", linestyle=":", linewidth=1)
-    ax.set_title(f"Pd-Fa on {test_set.root.name} test ({len(test_set)} images); areas up to Fa = {top:.0f}e-6 (dotted)", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig, pd.DataFrame(rows)
+        scored = score_classical(method, result.config.data, data_root, results_dir, progress=progress)
+        roc = scored.details()["roc"]
+        curves[METHOD_NAMES[method]] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), scored.hash)
+    return pd_fa_figure(curves, f"Pd-Fa on {test_set.root.name} test ({len(test_set)} images)")
 
 
 def figure6_guidance(profile="smoke", data_root=None, device="cpu", progress=False, results_dir=None, n_images: int = 3,

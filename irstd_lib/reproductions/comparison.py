@@ -1,0 +1,263 @@
+"""Every method of the package on one harness: the tables no paper of the field gives.
+
+Top-Hat, IPI, ACM, DNA-Net, LGNet, SAIST, DGSPNet and GGL-Net, trained with one protocol and
+scored on the same test sets by the same evaluation path, with IoU, nIoU, Pd, Fa, parameters,
+GFLOPs and latency measured here, beside what LGNet's Tables 4-5 and SAIST's Table 1 report for
+the same methods (each reported column names its table and dataset).
+
+The protocol (:func:`method_config`): the profile's data (its synthetic set, or ``data_root``),
+training crops, evaluation size, budget, optimizer, schedule and seed for every learned model
+(``Profile.train``: the ``smoke`` profile's is LGNet's smoke protocol, so the LGNet row *is* the
+LGNet Table 6 run); each model keeps the loss of its own recipe; widths from
+``Profile.comparison`` (small ones at ``smoke``, published ones at ``paper``). SAIST gets each
+image's scene prompt, LGNet its target descriptor in training and the image-only descriptor at
+test (how the paper reports LGNet: language in training only), DGSPNet makes its own text.
+Classical methods are scored on the same test split at the same size and policy.
+
+Where the paper reports a dataset this package did not measure on (the synthetic set), the
+reported columns come from NUAA-SIRST, and the column names say so.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from irstd_lib.experiments import RunConfig, RunResult, run_experiment
+from irstd_lib.paper_reference import reported
+from irstd_lib.profiles import get_profile
+
+METRICS = ("IoU", "nIoU", "Pd", "Fa")
+
+# (registered variant, label, name in LGNet's Tables 4-5, name in SAIST's Table 1)
+METHODS: tuple[tuple[str, str, str | None, str | None], ...] = (
+    ("tophat", "Top-Hat", None, "Top-Hat"),
+    ("ipi", "IPI", None, "IPI"),
+    ("acm", "ACM", "ACM", "ACM"),
+    ("dnanet", "DNA-Net", "DNANet", "DNA-Net"),
+    ("lgnet", "LGNet", "LGNet", None),
+    ("saist", "SAIST", "SAIST", None),
+    ("dgspnet", "DGSPNet", None, None),
+    ("ggl_net", "GGL-Net", None, None),
+)
+LEARNED = tuple(m[0] for m in METHODS if m[0] not in ("tophat", "ipi"))
+
+# The paper tables that report methods on each dataset: dataset -> [(paper, table, label)]
+REPORTED_TABLES = {
+    "NUAA-SIRST": [("LGNet", "5", "LGNet Tab. 5"), ("SAIST", "1", "SAIST Tab. 1")],
+    "IRSTD-1k": [("LGNet", "4", "LGNet Tab. 4"), ("SAIST", "1", "SAIST Tab. 1")],
+    "NUDT-SIRST": [("SAIST", "1", "SAIST Tab. 1")],
+}
+
+
+def _dataset_name(profile: str, data_root) -> str:
+    return get_profile(profile).dataset if data_root is None else Path(data_root).name
+
+
+def method_config(
+    profile: str,
+    variant: str,
+    *,
+    data_root: str | os.PathLike | None = None,
+    clip_checkpoint: str | None = None,
+    sam_checkpoint: str | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+) -> RunConfig:
+    """The run config of one learned method (any registered variant of the systems compared)
+    under the comparison protocol of ``profile`` (see the module docstring)."""
+    from irstd_lib.models import get_variant
+    from irstd_lib.reproductions.lgnet import lgnet_config
+    from irstd_lib.reproductions.saist import saist_config
+
+    p = get_profile(profile)
+    system_of = {"LGNet": "lgnet", "SAIST": "saist", "SAM": "saist", "SAM-HQ": "saist", "ACM": "acm", "DNA-Net": "dnanet",
+                 "DGSPNet": "dgspnet", "GGL-Net": "ggl_net"}
+    v = get_variant(variant)
+    if v.kind != "learned":
+        raise ValueError(f"{variant} is a classical method: it is scored, not trained")
+    system = system_of[v.system]
+    if system == "lgnet":
+        lgnet_variant = {"lgnet": "full", "lgnet_fusion": "fusion", "lgnet_baseline": "baseline"}[variant]
+        return lgnet_config(profile, lgnet_variant, "train" if lgnet_variant == "full" else "never", data_root=data_root,
+                            clip_checkpoint=clip_checkpoint, epochs=epochs, seed=seed)
+    train = dict(p.train)
+    if epochs is not None:
+        train["epochs"] = int(epochs)
+    data = p.data_config(_dataset_name(profile, data_root))
+    if system == "saist":
+        # SAIST's model and conditioning as its own tables have them; the comparison's data and budget.
+        own = saist_config(profile, variant, data_root=data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint)
+        return RunConfig(model=variant, model_kwargs=own.model_kwargs, data=data, conditioning=own.conditioning, train=train,
+                         seed=own.seed if seed is None else int(seed), profile=p.name)
+    kwargs = dict(p.comparison["model_kwargs"].get(system, {}))
+    if system == "dgspnet" and kwargs.get("clip") != "tiny" and any(
+            v.resolved_kwargs(**kwargs).get(k) for k in ("coarse_prompts", "fine_prompts")):
+        if clip_checkpoint is None:
+            raise ValueError(f"profile {profile!r} builds DGSPNet with CLIP {kwargs.get('clip')}: pass clip_checkpoint, "
+                             "a local open_clip weights file (nothing is downloaded)")
+        kwargs["clip_checkpoint"] = str(clip_checkpoint)
+    return RunConfig(model=variant, model_kwargs=kwargs, data=data, conditioning={}, train=train,
+                     seed=p.seed if seed is None else int(seed), profile=p.name)
+
+
+def run_method(variant: str, profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True,
+               results_dir=None, **config_kwargs) -> RunResult:
+    config = method_config(profile, variant, data_root=data_root, **config_kwargs)
+    return run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
+
+
+def comparison_metrics(result: RunResult) -> dict:
+    """The evaluation a comparison reads: LGNet's image-only descriptor at test when it has one
+    (no annotation at inference, as every other method), else the run's primary evaluation."""
+    return result.record.get("test_without_text") or result.metrics
+
+
+def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str = "smoke", data_root=None, device: str = "cpu",
+                   progress: bool = True, results_dir=None, **config_kwargs) -> pd.DataFrame:
+    """One row per ``(variant, setting)``: the metrics measured here, the trainable parameters,
+    and the difference of each metric from the ``reference`` variant's row. No paper values: the
+    ablation tables of DGSPNet and GGL-Net are not available to this package."""
+    out, results = [], {}
+    for variant, setting in rows:
+        result = run_method(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
+        results[variant] = result
+        out.append({"setting": setting, "measured": variant, **{m: comparison_metrics(result)[m] for m in METRICS},
+                    "trainable params (M)": result.record["parameters"]["trainable"] / 1e6,
+                    "train s": result.record.get("train_seconds"), "dataset": result.config.data.dataset,
+                    "profile": result.config.profile, "run": result.hash})
+    table = pd.DataFrame(out)
+    base = table[table["measured"] == reference].iloc[0]
+    for m in METRICS:
+        table[f"{m} - {reference}"] = table[m] - base[m]
+    return table
+
+
+# ------------------------------------------------------------------------------------------------
+# The cross-method table
+
+
+def _test_set(result: RunResult, data_root):
+    from irstd_lib.experiments import open_split, resolve_data_root
+
+    data = result.config.data
+    return open_split(data, resolve_data_root(data, data_root), data.test_split)
+
+
+def _classical_results(data, data_root, results_dir, progress: bool) -> dict:
+    from irstd_lib.experiments import score_classical
+
+    return {method: score_classical(method, data, data_root, results_dir, size=data.eval_size, policy=data.eval_policy,
+                                    progress=progress)
+            for method in ("tophat", "ipi")}
+
+
+def _reported_columns(dataset: str) -> tuple[str, list[tuple[str, str, pd.DataFrame]]]:
+    """(the dataset whose reported rows stand beside, [(column label, name column, rows)])."""
+    paper_dataset = dataset if dataset in REPORTED_TABLES else "NUAA-SIRST"
+    tables = [(f"{label}, {paper_dataset}", paper, reported(paper, table, paper_dataset))
+              for paper, table, label in REPORTED_TABLES[paper_dataset]]
+    return paper_dataset, tables
+
+
+def comparison_table(profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None,
+                     repeats: int = 3, **config_kwargs) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """Every method on one dataset (the profile's, or ``data_root``): ``(table, curves)`` where
+    ``curves[label] = {"Fa": [...], "Pd": [...], "run": hash or None}`` are the Pd-Fa points of
+    each method on the same test set (for :func:`roc_figure`)."""
+    from irstd_lib.benchmarks.model_profile import profile_model
+
+    learned = {variant: run_method(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
+               for variant in LEARNED}
+    any_run = learned["acm"]
+    test_set = _test_set(any_run, data_root)
+    data = any_run.config.data
+    size = data.eval_size or get_profile(profile).eval_size or 256
+    classical = _classical_results(data, data_root, results_dir, progress)
+    dataset = data.dataset
+    paper_dataset, paper_tables = _reported_columns(dataset)
+
+    rows, curves = [], {}
+    for variant, label, lgnet_name, saist_name in METHODS:
+        if variant in learned:
+            result = learned[variant]
+            metrics = comparison_metrics(result)
+            evaluation = "test_without_text" if "test_without_text" in result.record else None
+            roc = result.details(evaluation)["roc"]
+            kwargs = {k: v for k, v in result.config.model_kwargs.items() if not k.endswith("checkpoint")}
+            params = result.record["parameters"]
+            run_hash = result.hash
+        else:
+            scored = classical[variant]
+            metrics, roc, kwargs, run_hash = scored.metrics, scored.details()["roc"], {}, scored.hash
+            params = {"total": 0, "trainable": 0}
+        speed = profile_model(variant, size=size, device=device, repeats=repeats, warmup=1, measure_training=False, **kwargs)
+        curves[label] = {"Fa": list(roc["Fa"]), "Pd": list(roc["Pd"]), "run": run_hash}
+        row: dict[str, Any] = {
+            "method": label, "measured": variant + (f" {kwargs}" if kwargs else ""),
+            **{m: metrics[m] for m in METRICS},
+            "params (M)": params["total"] / 1e6, "trainable (M)": params["trainable"] / 1e6,
+            f"GFLOPs at {size} px": speed.get("gflops"), f"ms per image at {size} px": speed.get("latency_ms"),
+        }
+        for column_label, paper, paper_rows in paper_tables:
+            name = lgnet_name if paper == "LGNet" else saist_name
+            match = paper_rows[paper_rows["method"] == name] if name else paper_rows.iloc[0:0]
+            for m in METRICS:
+                if m in paper_rows and paper_rows[m].notna().any():
+                    row[f"{m} ({column_label})"] = match[m].iloc[0] if len(match) else None
+        row.update({"dataset": dataset, "test images": len(test_set), "profile": get_profile(profile).name, "run": run_hash})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.attrs["paper_dataset"] = paper_dataset
+    return table, curves
+
+
+def comparison_tables(profile: str = "smoke", data_root: str | os.PathLike | Sequence | None = None, **kwargs):
+    """:func:`comparison_table` for each available dataset: the profile's synthetic set (at
+    ``smoke``) and every folder in ``data_root`` (one path or a list). Returns
+    ``{dataset name: (table, curves)}``."""
+    roots: list = [] if data_root is None else ([data_root] if isinstance(data_root, (str, os.PathLike)) else list(data_root))
+    targets = ([None] if get_profile(profile).dataset == "synthetic" else []) + roots
+    if not targets:
+        raise ValueError(f"profile {profile!r} trains on a real dataset: pass data_root (one folder or a list)")
+    out = {}
+    for root in targets:
+        table, curves = comparison_table(profile, root, **kwargs)
+        out[table["dataset"].iloc[0]] = (table, curves)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Figures
+
+
+def roc_figure(curves: dict[str, dict], title: str = ""):
+    """Pd against Fa of every method on one test set, with the area under each curve up to the Fa
+    every curve reaches (:func:`irstd_lib.figures.pd_fa_figure`). Returns ``(fig, table)``."""
+    from irstd_lib.figures import pd_fa_figure
+
+    return pd_fa_figure({label: (np.asarray(c["Fa"]), np.asarray(c["Pd"]), c["run"]) for label, c in curves.items()}, title)
+
+
+def metric_bars(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "nIoU", "Pd", "Fa"), label: str = "method", title: str = ""):
+    """One panel per metric, one bar per row (measured values only; Fa on a log scale)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 0.35 * len(table) + 1.4), squeeze=False, sharey=True)
+    names = list(table[label])
+    for ax, metric in zip(axes[0], metrics):
+        values = table[metric].astype(float).to_numpy()
+        ax.barh(range(len(names)), np.where(np.isfinite(values), values, 0.0), color="tab:blue")
+        ax.set_yticks(range(len(names)), names, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"{metric} (x1e-6, log)" if metric == "Fa" else f"{metric} (%)", fontsize=8)
+        if metric == "Fa":
+            ax.set_xscale("symlog", linthresh=1.0)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

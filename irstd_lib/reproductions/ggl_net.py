@@ -1,0 +1,22 @@
+"""GGL-Net's ablation, measured here (the paper's own ablation table is not available to this
+package): the full model, without the gradient branch, without GSM (gradient at the input only),
+without TGFM (addition instead); every row trained with the comparison protocol
+(:func:`irstd_lib.reproductions.comparison.method_config`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from irstd_lib.reproductions.comparison import ablation_table
+
+ABLATION = (
+    ("ggl_net", "gradient branch + GSM, TGFM (full)"),
+    ("ggl_net_wo_gradient", "without the gradient branch"),
+    ("ggl_net_wo_gsm", "without GSM (gradient at the input only)"),
+    ("ggl_net_wo_tgfm", "without TGFM (addition)"),
+)
+
+
+def ablation(profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None,
+             **config_kwargs) -> pd.DataFrame:
+    return ablation_table(ABLATION, "ggl_net", profile, data_root, device, progress, results_dir, **config_kwargs)

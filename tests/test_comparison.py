@@ -1,0 +1,68 @@
+"""The cross-method harness: one protocol for every learned method, classical methods recorded
+like runs, the comparison table's reported columns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from irstd_lib.experiments import DataConfig, score_classical
+from irstd_lib.profiles import get_profile
+from irstd_lib.reproductions import comparison
+from irstd_lib.reproductions.lgnet import lgnet_config
+
+
+def test_every_learned_method_shares_one_protocol():
+    p = get_profile("smoke")
+    configs = {v: comparison.method_config("smoke", v) for v in comparison.LEARNED}
+    for variant, config in configs.items():
+        assert config.model == variant
+        assert config.train == p.train, variant
+        assert config.data == p.data_config("synthetic"), variant
+        assert config.seed == p.seed
+    # The LGNet row is LGNet's own Table 6 run (no second training).
+    assert configs["lgnet"] == lgnet_config("smoke", "full", "train")
+    # Each keeps the loss of its own recipe.
+    losses = {v: c.train_config().loss for v, c in configs.items()}
+    assert losses["ggl_net"] == "softiou_per_image" and losses["lgnet"] == "bce" and losses["acm"] == "softiou"
+    assert comparison.method_config("smoke", "dgspnet_wo_tgca").model_kwargs == p.comparison["model_kwargs"]["dgspnet"]
+
+
+def test_paper_widths_need_local_weights():
+    with pytest.raises(ValueError, match="clip_checkpoint"):
+        comparison.method_config("paper", "dgspnet", data_root="/data/NUAA-SIRST")
+    with pytest.raises(ValueError, match="classical"):
+        comparison.method_config("smoke", "ipi")
+
+
+def test_classical_scores_are_recorded_once_and_read_back(tiny_synthetic_root, tmp_path, monkeypatch):
+    from irstd_lib.data import IRSTDDataset
+    import importlib
+
+    evaluate_module = importlib.import_module("irstd_lib.engine.evaluate")
+    from irstd_lib.scoring import evaluate_classical
+
+    data = DataConfig(dataset="tiny", eval_size=None, eval_policy="pad")
+    first = score_classical("tophat", data, tiny_synthetic_root, tmp_path)
+    assert (first.run_dir / "metrics.json").is_file() and first.run_dir.parent == tmp_path / "runs"
+    details = json.loads((first.run_dir / "details.json").read_text())["test"]
+    assert len(details["per_image"]) == first.metrics["n_images"] and len(details["roc"]["threshold"]) == 20
+    expected = evaluate_classical("tophat", IRSTDDataset(tiny_synthetic_root, "test"), progress=False)
+    assert first.metrics["IoU"] == pytest.approx(expected["IoU"]) and first.metrics["Fa"] == pytest.approx(expected["Fa"])
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("a recorded classical score was computed again")
+
+    monkeypatch.setattr(evaluate_module, "evaluate", no_scoring)
+    again = score_classical("tophat", data, tiny_synthetic_root, tmp_path)
+    assert again.hash == first.hash and again.metrics == first.metrics
+    with pytest.raises(AssertionError, match="computed again"):  # other evaluation settings: another record
+        score_classical("tophat", data, tiny_synthetic_root, tmp_path, size=32, policy="resize")
+
+
+def test_reported_columns_name_their_table_and_dataset():
+    dataset, tables = comparison._reported_columns("synthetic")
+    assert dataset == "NUAA-SIRST" and [label for label, _, _ in tables] == ["LGNet Tab. 5, NUAA-SIRST", "SAIST Tab. 1, NUAA-SIRST"]
+    dataset, tables = comparison._reported_columns("NUDT-SIRST")
+    assert dataset == "NUDT-SIRST" and [paper for _, paper, _ in tables] == ["SAIST"]
