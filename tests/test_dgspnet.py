@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from irstd_lib.engine.losses import bce_with_logits
+from conftest import adam_losses_on_tiny_targets
 from irstd_lib.models import build_model, get_variant
 from irstd_lib.models.base import NO_CONDITION, check_model_output
 
@@ -98,20 +98,7 @@ def test_attentions_without_any_prompt_are_refused():
 
 
 def test_a_few_adam_steps_lower_the_loss():
-    model = tiny().train()
-    image = 0.3 + 0.05 * torch.rand(4, 1, 32, 32)
-    mask = torch.zeros(4, 1, 32, 32)
-    for i in range(4):
-        mask[i, 0, 6 + 5 * i: 9 + 5 * i, 10:13] = 1
-    image = image + 0.5 * mask
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-    loss_fn, losses = bce_with_logits, []
-    for _ in range(15):
-        optimizer.zero_grad()
-        loss = loss_fn(model(image)["logits"], mask)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = adam_losses_on_tiny_targets(tiny().train())
     assert losses[-1] < 0.9 * losses[0], losses
 
 

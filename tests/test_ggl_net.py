@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from irstd_lib.engine.losses import bce_with_logits
+from conftest import adam_losses_on_tiny_targets
 from irstd_lib.models import build_model, get_variant
 from irstd_lib.models.base import check_model_output
 from irstd_lib.models.ggl_net.gradient import gradient_magnitude, gradient_pyramid
@@ -89,19 +89,5 @@ def test_each_switch_removes_its_part(variant):
 
 def test_a_few_adam_steps_lower_the_loss():
     torch.manual_seed(0)
-    model = build_model("ggl_net", base_channels=4).train()
-    image = 0.3 + 0.05 * torch.rand(4, 1, 32, 32)
-    mask = torch.zeros(4, 1, 32, 32)
-    for i in range(4):
-        mask[i, 0, 6 + 5 * i: 9 + 5 * i, 10:13] = 1
-    image = (image + 0.5 * mask).expand(-1, 3, -1, -1)
-    loss_fn = bce_with_logits  # SoftIoU from a model at p = 0.5 everywhere falls too slowly for a few steps
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(15):
-        optimizer.zero_grad()
-        loss = loss_fn(model(image)["logits"], mask)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = adam_losses_on_tiny_targets(build_model("ggl_net", base_channels=4).train())
     assert losses[-1] < 0.9 * losses[0], losses

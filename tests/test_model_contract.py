@@ -42,7 +42,7 @@ def tiny(name: str):
 
 def test_the_registry_lists_every_system():
     names = set(list_variants())
-    assert {"lgnet", "lgnet_baseline", "lgnet_fusion", "acm", "dnanet", "tophat", "ipi"} <= names
+    assert {"lgnet", "lgnet_baseline", "lgnet_fusion", "acm", "dnanet", "tophat", "ipi", "saist", "dgspnet", "ggl_net"} <= names
     for name in names:
         variant = get_variant(name)
         assert variant.kind in ("learned", "classical") and variant.paper and variant.system
