@@ -653,6 +653,17 @@ def _write_preview(path: Path, dataset, maps: dict[str, np.ndarray], n: int = PR
     atomic_save(path, lambda f: f.write(buffer.getvalue()))
 
 
+def load_run(run: str | os.PathLike, results_dir: str | os.PathLike | None = None) -> "RunResult | ScoredRun":
+    """A finished run (trained: :class:`RunResult`; a classical score: :class:`ScoredRun`) from
+    its record, given its hash or its folder."""
+    record = find_run(run, results_dir)
+    path = Path(run) if Path(run).is_dir() else results_root(results_dir) / "runs" / str(run)
+    saved = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    if "method" in saved:
+        return ScoredRun(saved["method"], saved["hash"], path, record)
+    return RunResult(RunConfig.from_dict(saved["config"]), saved["hash"], path, cache_dir("runs", saved["hash"]), record)
+
+
 def find_run(run: str | os.PathLike, results_dir: str | os.PathLike | None = None) -> dict:
     """The record (metrics.json) of a finished run, given its hash or its folder."""
     path = Path(run)

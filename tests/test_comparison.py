@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from irstd_lib.experiments import DataConfig, score_classical
@@ -66,3 +67,23 @@ def test_reported_columns_name_their_table_and_dataset():
     assert dataset == "NUAA-SIRST" and [label for label, _, _ in tables] == ["LGNet Tab. 5, NUAA-SIRST", "SAIST Tab. 1, NUAA-SIRST"]
     dataset, tables = comparison._reported_columns("NUDT-SIRST")
     assert dataset == "NUDT-SIRST" and [paper for _, paper, _ in tables] == ["SAIST"]
+
+
+def test_a_comparison_renders_from_committed_records_without_data():
+    """The NUAA-SIRST CPU runs in results/runs: the table comes from their records (no data, no
+    checkpoint), the reported columns hold the named table's row for the same method."""
+    from pathlib import Path
+
+    from irstd_lib.experiments import find_run
+    from irstd_lib.paper_reference import reported
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    runs = {"acm": "bf79f2797511", "dgspnet": "f38b7628de0b"}
+    table, curves = comparison.recorded_comparison(runs, results_dir=results, size=64, repeats=1)
+    assert list(table["method"]) == ["ACM", "DGSPNet"] and set(curves) == {"ACM", "DGSPNet"}
+    for (_, row), h in zip(table.iterrows(), runs.values()):
+        assert row["IoU"] == find_run(h, results)["test"]["IoU"] and row["dataset"] == "NUAA-SIRST"
+    acm_reported = reported("LGNet", "5", "NUAA-SIRST").set_index("method").loc["ACM"]
+    assert table.loc[0, "IoU (LGNet Tab. 5, NUAA-SIRST)"] == acm_reported["IoU"]
+    assert pd.isna(table.loc[1, "IoU (LGNet Tab. 5, NUAA-SIRST)"])  # no paper reports DGSPNet here
+    assert table.loc[0, "GFLOPs at 64 px"] > 0

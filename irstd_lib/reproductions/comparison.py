@@ -111,7 +111,7 @@ def run_method(variant: str, profile: str = "smoke", data_root=None, device: str
     return run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
 
 
-def comparison_metrics(result: RunResult) -> dict:
+def comparison_metrics(result) -> dict:
     """The evaluation a comparison reads: LGNet's image-only descriptor at test when it has one
     (no annotation at inference, as every other method), else the run's primary evaluation."""
     return result.record.get("test_without_text") or result.metrics
@@ -141,13 +141,6 @@ def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str
 # The cross-method table
 
 
-def _test_set(result: RunResult, data_root):
-    from irstd_lib.experiments import open_split, resolve_data_root
-
-    data = result.config.data
-    return open_split(data, resolve_data_root(data, data_root), data.test_split)
-
-
 def _classical_results(data, data_root, results_dir, progress: bool) -> dict:
     from irstd_lib.experiments import score_classical
 
@@ -166,37 +159,50 @@ def _reported_columns(dataset: str) -> tuple[str, list[tuple[str, str, pd.DataFr
 
 def comparison_table(profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None,
                      repeats: int = 3, **config_kwargs) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """Every method on one dataset (the profile's, or ``data_root``): ``(table, curves)`` where
-    ``curves[label] = {"Fa": [...], "Pd": [...], "run": hash or None}`` are the Pd-Fa points of
-    each method on the same test set (for :func:`roc_figure`)."""
+    """Every method on one dataset (the profile's, or ``data_root``), trained or read from its
+    record: ``(table, curves)`` as :func:`table_of_runs` gives them."""
+    runs: dict[str, Any] = {variant: run_method(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
+                            for variant in LEARNED}
+    data = runs["acm"].config.data
+    runs.update(_classical_results(data, data_root, results_dir, progress))
+    size = data.eval_size or get_profile(profile).eval_size or 256
+    return table_of_runs(runs, size, device, repeats, profile=get_profile(profile).name)
+
+
+def recorded_comparison(runs: dict[str, str], results_dir=None, size: int = 256, device: str = "cpu", repeats: int = 3):
+    """:func:`table_of_runs` over finished runs named by hash (``{"acm": "bf79f2797511", ...}``):
+    the comparison of runs trained elsewhere (for instance the NUAA-SIRST CPU configs in
+    ``notebooks/configs/``), rendered from their records."""
+    from irstd_lib.experiments import load_run
+
+    return table_of_runs({variant: load_run(h, results_dir) for variant, h in runs.items()}, size, device, repeats)
+
+
+def table_of_runs(runs: dict[str, Any], size: int, device: str = "cpu", repeats: int = 3, profile: str = "") -> tuple[pd.DataFrame, dict]:
+    """The comparison table of finished runs (``variant -> RunResult or ScoredRun``, all on one
+    test set), in :data:`METHODS` order, with GFLOPs and latency measured at ``size``, beside the
+    reported columns; and ``curves[label] = {"Fa", "Pd", "run"}``, each method's Pd-Fa points
+    (for :func:`roc_figure`)."""
     from irstd_lib.benchmarks.model_profile import profile_model
 
-    learned = {variant: run_method(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
-               for variant in LEARNED}
-    any_run = learned["acm"]
-    test_set = _test_set(any_run, data_root)
-    data = any_run.config.data
-    size = data.eval_size or get_profile(profile).eval_size or 256
-    classical = _classical_results(data, data_root, results_dir, progress)
-    dataset = data.dataset
+    datasets = {r.record["dataset"] for r in runs.values()}
+    if len(datasets) != 1:
+        raise ValueError(f"a comparison needs runs on one dataset, got {sorted(datasets)}")
+    dataset = datasets.pop()
     paper_dataset, paper_tables = _reported_columns(dataset)
-
     rows, curves = [], {}
     for variant, label, lgnet_name, saist_name in METHODS:
-        if variant in learned:
-            result = learned[variant]
-            metrics = comparison_metrics(result)
-            evaluation = "test_without_text" if "test_without_text" in result.record else None
-            roc = result.details(evaluation)["roc"]
-            kwargs = {k: v for k, v in result.config.model_kwargs.items() if not k.endswith("checkpoint")}
-            params = result.record["parameters"]
-            run_hash = result.hash
-        else:
-            scored = classical[variant]
-            metrics, roc, kwargs, run_hash = scored.metrics, scored.details()["roc"], {}, scored.hash
-            params = {"total": 0, "trainable": 0}
+        if variant not in runs:
+            continue
+        result = runs[variant]
+        metrics = comparison_metrics(result)
+        evaluation = "test_without_text" if "test_without_text" in result.record else None
+        roc = result.details(evaluation)["roc"]
+        config = getattr(result, "config", None)
+        kwargs = {k: v for k, v in config.model_kwargs.items() if not k.endswith("checkpoint")} if config else {}
+        params = result.record.get("parameters", {"total": 0, "trainable": 0})
         speed = profile_model(variant, size=size, device=device, repeats=repeats, warmup=1, measure_training=False, **kwargs)
-        curves[label] = {"Fa": list(roc["Fa"]), "Pd": list(roc["Pd"]), "run": run_hash}
+        curves[label] = {"Fa": list(roc["Fa"]), "Pd": list(roc["Pd"]), "run": result.hash}
         row: dict[str, Any] = {
             "method": label, "measured": variant + (f" {kwargs}" if kwargs else ""),
             **{m: metrics[m] for m in METRICS},
@@ -209,7 +215,8 @@ def comparison_table(profile: str = "smoke", data_root=None, device: str = "cpu"
             for m in METRICS:
                 if m in paper_rows and paper_rows[m].notna().any():
                     row[f"{m} ({column_label})"] = match[m].iloc[0] if len(match) else None
-        row.update({"dataset": dataset, "test images": len(test_set), "profile": get_profile(profile).name, "run": run_hash})
+        row.update({"dataset": dataset, "test images": metrics["n_images"], "profile": profile or getattr(config, "profile", ""),
+                    "run": result.hash})
         rows.append(row)
     table = pd.DataFrame(rows)
     table.attrs["paper_dataset"] = paper_dataset
