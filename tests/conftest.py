@@ -35,6 +35,18 @@ def tiny_synthetic_root(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module of small tensors: as fast as two, and immune to the slowdown
+    that two spinning threads suffer on a loaded 2-core machine. The previous setting is restored."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def adam_losses_on_tiny_targets(model, steps: int = 15, lr: float = 1e-2) -> list[float]:
     """BCE losses of ``steps`` Adam steps of ``model`` on four 32x32 images with a bright 3x3
     target each, given as the model's input spec asks (BCE: SoftIoU from a model at p = 0.5

@@ -21,14 +21,7 @@ MEASURED_PARAMS = {"acm": 397_823, "dnanet": 4_696_568}
 SIDE_OUTPUTS = {"acm": 0, "dnanet": 3}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These tensors are small: one thread is as fast, and immune to the slowdown that two
-    spinning threads suffer on a loaded 2-core machine. The previous setting is restored."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _transposed_conv_thop_excess(model: nn.Module, image: torch.Tensor) -> int:

@@ -18,12 +18,7 @@ ABLATIONS = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(name: str = "dgspnet", **overrides):
@@ -107,3 +102,12 @@ def test_inspection_map_is_tgsas_spatial_weight():
     maps = model.inspection_maps(torch.rand(2, 1, 32, 48))
     assert maps["tgsa"].shape == (2, 1, 32, 48) and 0 <= maps["tgsa"].min() and maps["tgsa"].max() <= 1
     assert tiny("dgspnet_wo_tgsa").inspection_maps(torch.rand(1, 1, 32, 32)) == {}
+
+
+def test_the_prompts_are_swappable():
+    model = tiny(coarse_texts=("thermal image", "dim point target", "sky"), fine_template="a thermal scene with")
+    assert model.coarse.embeddings.shape[0] == 3 and model.tgsa["2"].combine.in_channels == 4
+    with torch.no_grad():
+        assert model(torch.rand(1, 1, 32, 32))["logits"].shape == (1, 1, 32, 32)
+    with pytest.raises(ValueError, match="non-empty"):
+        tiny(coarse_texts=("infrared image", " "))

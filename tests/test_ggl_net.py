@@ -16,12 +16,7 @@ AUTHORS_PARAMETERS = 8_988_093  # the authors' GGLNet(), counted from its defini
 SWITCHES = {"ggl_net_wo_gradient": "gradient_branch", "ggl_net_wo_gsm": "gsm", "ggl_net_wo_tgfm": "two_way_fusion"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_gradient_magnitude_equals_a_hand_computed_case():

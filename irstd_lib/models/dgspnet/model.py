@@ -30,7 +30,10 @@ Choices (the abstract is silent on each):
   from "almost no target", as LGNet's smoke models do; ``None`` for a zero bias).
 
 Switches (the ablations): ``coarse_prompts`` / ``fine_prompts`` (which granularities the text
-holds; at least one when an attention is on), ``tgca``, ``tgsa``.
+holds; at least one when an attention is on), ``tgca``, ``tgsa``. Swappable without code:
+``coarse_texts`` (the coarse prompts), ``fine_template`` and ``n_pseudo_words`` (the sentence the
+pseudo-words complete), ``base_channels``, ``clip``; in code, each attention and the mapping
+are one class in their own file.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from torch import nn
 
 from irstd_lib.models.base import InputSpec, IRSTDModel, ParamGroup
 from irstd_lib.models.dgspnet.text_guided_attention import TextGuidedChannelAttention, TextGuidedSpatialAttention
-from irstd_lib.models.dgspnet.text_priors import COARSE_PROMPTS, CoarsePrompts, VisualToTextMapping
+from irstd_lib.models.dgspnet.text_priors import COARSE_PROMPTS, FINE_TEMPLATE, CoarsePrompts, VisualToTextMapping
 from irstd_lib.models.dgspnet.unet import ConvBlock, UpBlock
 from irstd_lib.models.frozen_clip import FrozenClip
 
@@ -64,7 +67,8 @@ class DGSPNet(IRSTDModel):
     def __init__(self, base_channels: int = 16, coarse_prompts: bool = True, fine_prompts: bool = True,
                  tgca: bool = True, tgsa: bool = True, clip: str = "ViT-B-16",
                  clip_checkpoint: str | os.PathLike | None = None, n_pseudo_words: int = 4,
-                 prior_probability: float | None = 0.01, clip_seed: int = 0) -> None:
+                 prior_probability: float | None = 0.01, clip_seed: int = 0,
+                 coarse_texts: tuple[str, ...] = COARSE_PROMPTS, fine_template: str = FINE_TEMPLATE) -> None:
         super().__init__()
         if base_channels < 1:
             raise ValueError(f"base_channels must be positive, got {base_channels}")
@@ -85,11 +89,11 @@ class DGSPNet(IRSTDModel):
         if uses_text:
             self.clip = FrozenClip(clip, clip_checkpoint, seed=clip_seed)
             text_dim = self.clip.embed_dim
-            n_prompts = (len(COARSE_PROMPTS) if self.use_coarse else 0) + (1 if self.use_fine else 0)
+            n_prompts = (len(coarse_texts) if self.use_coarse else 0) + (1 if self.use_fine else 0)
             if self.use_coarse:
-                self.coarse = CoarsePrompts(self.clip)
+                self.coarse = CoarsePrompts(self.clip, tuple(coarse_texts))
             if self.use_fine:
-                self.fine = VisualToTextMapping(self.clip, widths[-1], n_words=n_pseudo_words)
+                self.fine = VisualToTextMapping(self.clip, widths[-1], n_words=n_pseudo_words, template=fine_template)
             if self.use_tgca:
                 self.tgca = nn.ModuleDict({str(k): TextGuidedChannelAttention(widths[k], text_dim) for k in LOW_LEVELS})
             if self.use_tgsa:
