@@ -265,6 +265,28 @@ def run_benchmark(n: int = 200, size: int = 512, seed: int = 0, threshold: float
     }
 
 
+def bootstrap_cost(n_images: int = 1000, n_resamples: int = 1000, seed: int = 0, repeats: int = 3) -> dict:
+    """Seconds for the 95 % bootstrap intervals of IoU, nIoU, Pd and Fa (``irstd_lib.bootstrap``)
+    over ``n_images`` per-image count rows with ``n_resamples`` resamples, and for a paired
+    difference; best of ``repeats``."""
+    from irstd_lib.bootstrap import bootstrap_intervals, paired_difference
+
+    rng = np.random.default_rng(seed)
+    rows = [{"name": f"img{i}", "intersection": int(i % 7), "union": int(10 + i % 13), "n_targets": int(i % 3),
+             "n_matched": int(i % 2), "n_false_alarm_pixels": int(rng.integers(0, 20)), "n_pixels": 512 * 512}
+            for i in range(n_images)]
+    single, paired = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        bootstrap_intervals(rows, n_resamples=n_resamples, seed=seed)
+        single.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        paired_difference(rows, rows, n_resamples=n_resamples, seed=seed)
+        paired.append(time.perf_counter() - t)
+    return {"bootstrap_images": n_images, "bootstrap_resamples": n_resamples,
+            "bootstrap_seconds": min(single), "paired_bootstrap_seconds": min(paired)}
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="number of images (default 200)")
@@ -274,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     result = run_benchmark(n=args.n, size=args.size, seed=args.seed, repeats=args.repeats)
+    result.update(bootstrap_cost(seed=args.seed))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -290,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         print(f"ours basicirstd: Pd {o['Pd']:.4f}  Fa {lg['Fa']:.4f}")
         print(f"reference:       Pd {rf['Pd']:.4f}  Fa {rf['Fa']:.4f}  IoU {rf['IoU']:.4f}  nIoU {rf['nIoU']:.4f}")
         print(f"same-area false-alarm pixels missed by the toolbox: {result['same_area_quirk_pixels']}")
+        print(f"bootstrap 95 % intervals, {result['bootstrap_resamples']} resamples of {result['bootstrap_images']} images: "
+              f"{result['bootstrap_seconds']:.3f} s (paired difference: {result['paired_bootstrap_seconds']:.3f} s)")
         print(f"agreement: basicirstd==reference exactly: {result['agree_basicirstd_exact']}; "
               f"correct==reference left-over regions: {result['agree_correct_with_leftover_regions']}; "
               f"IoU: {result['agree_iou']}; ROC(1)==ours: {result['agree_roc_single_threshold']}")
