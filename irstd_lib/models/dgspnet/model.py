@@ -24,7 +24,8 @@ Choices (the abstract is silent on each):
 - The fine-grained prompt reads the bottom features (pooled), the most semantic the CNN has.
 - CLIP: frozen (the text encoder as well; gradients pass through it to the mapping network).
   ``clip="tiny"`` builds the package's tiny CLIP with random weights (smoke, tests); an open_clip
-  architecture (``ViT-B-16``) with ``clip_checkpoint`` reads real weights from a local file.
+  architecture (``ViT-B-16``) with ``clip_checkpoint`` reads real weights from a local file
+  (without one its weights are random; the comparison's ``paper`` profile refuses to run so).
   Checkpoints hold the trainable parts and buffers only, not CLIP.
 - Output: logits with a bias prior p = ``prior_probability`` (0.01 by default: starts training
   from "almost no target", as LGNet's smoke models do; ``None`` for a zero bias).
