@@ -281,20 +281,22 @@ def run_hash(identity: dict[str, Any]) -> str:
 # Running a config
 
 
-@dataclass
-class RunResult:
-    """A finished run: its hash, folder and record (see the module docstring)."""
+class _RecordedRun:
+    """What a finished run's record files give, trained or classical: the metrics of its primary
+    evaluation, any evaluation by name, per-image counts and ROC, kept score maps."""
 
-    config: RunConfig
     hash: str
     run_dir: Path
-    checkpoint_dir: Path
     record: dict
 
     @property
+    def primary_evaluation(self) -> str:
+        raise NotImplementedError
+
+    @property
     def metrics(self) -> dict:
-        """Test metrics of the config's primary evaluation (``train_test``: with text at test)."""
-        return self.record[self.config.primary_evaluation]
+        """Test metrics of the primary evaluation."""
+        return self.record[self.primary_evaluation]
 
     def evaluation(self, name: str) -> dict:
         try:
@@ -305,12 +307,28 @@ class RunResult:
     def details(self, evaluation: str | None = None) -> dict:
         """Per-image counts and ROC of an evaluation (default: the primary one)."""
         details = json.loads((self.run_dir / "details.json").read_text(encoding="utf-8"))
-        return details[evaluation or self.config.primary_evaluation]
+        return details[evaluation or self.primary_evaluation]
 
     def maps(self) -> dict[str, np.ndarray]:
         """``name -> score map`` (float32 in [0, 1]) of the primary evaluation's kept images."""
         with np.load(self.run_dir / "maps.npz", allow_pickle=False) as data:
             return {name: data[name].astype(np.float32) / 255.0 for name in data.files}
+
+
+@dataclass
+class RunResult(_RecordedRun):
+    """A finished run: its hash, folder and record (see the module docstring)."""
+
+    config: RunConfig
+    hash: str
+    run_dir: Path
+    checkpoint_dir: Path
+    record: dict
+
+    @property
+    def primary_evaluation(self) -> str:
+        """The config's primary evaluation (``test_without_text`` for LGNet trained with text)."""
+        return self.config.primary_evaluation
 
     def inspection(self) -> dict[str, dict[str, np.ndarray]]:
         """``name -> {map -> float32 H x W}``: the model's inspection maps kept for the first test
@@ -494,25 +512,14 @@ def run_experiment(
 
 
 @dataclass
-class ScoredRun:
+class ScoredRun(_RecordedRun):
     """A classical method scored on a test split (see :func:`score_classical`)."""
 
     method: str
     hash: str
     run_dir: Path
     record: dict
-
-    @property
-    def metrics(self) -> dict:
-        return self.record["test"]
-
-    def details(self, evaluation: str | None = None) -> dict:
-        details = json.loads((self.run_dir / "details.json").read_text(encoding="utf-8"))
-        return details[evaluation or "test"]
-
-    def maps(self) -> dict[str, np.ndarray]:
-        with np.load(self.run_dir / "maps.npz", allow_pickle=False) as data:
-            return {name: data[name].astype(np.float32) / 255.0 for name in data.files}
+    primary_evaluation = "test"
 
 
 def score_classical(
@@ -653,11 +660,17 @@ def _write_preview(path: Path, dataset, maps: dict[str, np.ndarray], n: int = PR
     atomic_save(path, lambda f: f.write(buffer.getvalue()))
 
 
+def _run_folder(run: str | os.PathLike, results_dir: str | os.PathLike | None = None) -> Path:
+    """A run's folder, given the folder itself or the run's hash."""
+    path = Path(run)
+    return path if path.is_dir() else results_root(results_dir) / "runs" / str(run)
+
+
 def load_run(run: str | os.PathLike, results_dir: str | os.PathLike | None = None) -> "RunResult | ScoredRun":
     """A finished run (trained: :class:`RunResult`; a classical score: :class:`ScoredRun`) from
     its record, given its hash or its folder."""
     record = find_run(run, results_dir)
-    path = Path(run) if Path(run).is_dir() else results_root(results_dir) / "runs" / str(run)
+    path = _run_folder(run, results_dir)
     saved = json.loads((path / "config.json").read_text(encoding="utf-8"))
     if "method" in saved:
         return ScoredRun(saved["method"], saved["hash"], path, record)
@@ -666,10 +679,7 @@ def load_run(run: str | os.PathLike, results_dir: str | os.PathLike | None = Non
 
 def find_run(run: str | os.PathLike, results_dir: str | os.PathLike | None = None) -> dict:
     """The record (metrics.json) of a finished run, given its hash or its folder."""
-    path = Path(run)
-    if not path.is_dir():
-        path = results_root(results_dir) / "runs" / str(run)
-    metrics = path / "metrics.json"
+    metrics = _run_folder(run, results_dir) / "metrics.json"
     if not metrics.is_file():
         raise FileNotFoundError(f"{metrics}: no finished run here (train it with `python -m irstd_lib train --config ...`)")
     return json.loads(metrics.read_text(encoding="utf-8"))

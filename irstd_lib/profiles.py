@@ -53,6 +53,12 @@ class Profile:
     notes: str = ""
     extra: dict = field(default_factory=dict)
 
+    def dataset_for(self, data_root=None) -> str:
+        """The dataset a run reads: the profile's own, or the folder ``data_root`` names."""
+        from pathlib import Path
+
+        return self.dataset if data_root is None else Path(data_root).name
+
     def data_config(self, dataset: str | None = None, **overrides):
         """The profile's :class:`~irstd_lib.experiments.DataConfig` (its synthetic set, or the
         named real dataset whose folder is given at run time)."""

@@ -21,7 +21,6 @@ reported columns come from NUAA-SIRST, and the column names say so.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -54,10 +53,6 @@ REPORTED_TABLES = {
 }
 
 
-def _dataset_name(profile: str, data_root) -> str:
-    return get_profile(profile).dataset if data_root is None else Path(data_root).name
-
-
 def method_config(
     profile: str,
     variant: str,
@@ -75,12 +70,10 @@ def method_config(
     from irstd_lib.reproductions.saist import saist_config
 
     p = get_profile(profile)
-    system_of = {"LGNet": "lgnet", "SAIST": "saist", "SAM": "saist", "SAM-HQ": "saist", "ACM": "acm", "DNA-Net": "dnanet",
-                 "DGSPNet": "dgspnet", "GGL-Net": "ggl_net"}
     v = get_variant(variant)
     if v.kind != "learned":
         raise ValueError(f"{variant} is a classical method: it is scored, not trained")
-    system = system_of[v.system]
+    system = _system_folder(v)
     if system == "lgnet":
         lgnet_variant = {"lgnet": "full", "lgnet_fusion": "fusion", "lgnet_baseline": "baseline"}[variant]
         return lgnet_config(profile, lgnet_variant, "train" if lgnet_variant == "full" else "never", data_root=data_root,
@@ -88,7 +81,7 @@ def method_config(
     train = dict(p.train)
     if epochs is not None:
         train["epochs"] = int(epochs)
-    data = p.data_config(_dataset_name(profile, data_root))
+    data = p.data_config(p.dataset_for(data_root))
     if system == "saist":
         # SAIST's model and conditioning as its own tables have them; the comparison's data and budget.
         own = saist_config(profile, variant, data_root=data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint)
@@ -105,16 +98,29 @@ def method_config(
                      seed=p.seed if seed is None else int(seed), profile=p.name)
 
 
+def _system_folder(variant) -> str:
+    """The system a variant belongs to, as its folder under ``irstd_lib/models/`` names it
+    (``sam`` and ``sam_hq`` are SAIST's builder without text: ``saist``)."""
+    package = variant.builder_path.partition(":")[0].split(".")
+    if package[:2] != ["irstd_lib", "models"] or len(package) < 4:
+        raise ValueError(f"{variant.name}: the comparison protocol knows the package's own systems, not {variant.builder_path}")
+    return package[2]
+
+
 def run_method(variant: str, profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True,
                results_dir=None, **config_kwargs) -> RunResult:
     config = method_config(profile, variant, data_root=data_root, **config_kwargs)
     return run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
 
 
+def comparison_evaluation(result) -> str:
+    """The evaluation a comparison reads: LGNet's image-only descriptor at test when the run has
+    one (no annotation at inference, as every other method), else the run's primary evaluation."""
+    return "test_without_text" if "test_without_text" in result.record else result.primary_evaluation
+
+
 def comparison_metrics(result) -> dict:
-    """The evaluation a comparison reads: LGNet's image-only descriptor at test when it has one
-    (no annotation at inference, as every other method), else the run's primary evaluation."""
-    return result.record.get("test_without_text") or result.metrics
+    return result.evaluation(comparison_evaluation(result))
 
 
 def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str = "smoke", data_root=None, device: str = "cpu",
@@ -122,10 +128,9 @@ def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str
     """One row per ``(variant, setting)``: the metrics measured here, the trainable parameters,
     and the difference of each metric from the ``reference`` variant's row. No paper values: the
     ablation tables of DGSPNet and GGL-Net are not available to this package."""
-    out, results = [], {}
+    out = []
     for variant, setting in rows:
         result = run_method(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
-        results[variant] = result
         out.append({"setting": setting, "measured": variant, **{m: comparison_metrics(result)[m] for m in METRICS},
                     "trainable params (M)": result.record["parameters"]["trainable"] / 1e6,
                     "train s": result.record.get("train_seconds"), "dataset": result.config.data.dataset,
@@ -195,9 +200,8 @@ def table_of_runs(runs: dict[str, Any], size: int, device: str = "cpu", repeats:
         if variant not in runs:
             continue
         result = runs[variant]
-        metrics = comparison_metrics(result)
-        evaluation = "test_without_text" if "test_without_text" in result.record else None
-        roc = result.details(evaluation)["roc"]
+        evaluation = comparison_evaluation(result)
+        metrics, roc = result.evaluation(evaluation), result.details(evaluation)["roc"]
         config = getattr(result, "config", None)
         kwargs = {k: v for k, v in config.model_kwargs.items() if not k.endswith("checkpoint")} if config else {}
         params = result.record.get("parameters", {"total": 0, "trainable": 0})

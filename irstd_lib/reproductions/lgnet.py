@@ -67,7 +67,7 @@ def lgnet_config(
     if variant not in VARIANTS:
         raise ValueError(f"unknown LGNet variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     p = get_profile(profile)
-    dataset = p.dataset if data_root is None else Path(data_root).name
+    dataset = p.dataset_for(data_root)
     if descriptions is None:
         has_files = dataset == "synthetic" or (data_root is not None and (Path(data_root) / "descriptions").is_dir())
         descriptions = "files" if has_files else "semantic"

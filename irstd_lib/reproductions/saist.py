@@ -62,7 +62,7 @@ def saist_config(
 
     p = get_profile(profile)
     settings = p.saist
-    dataset = p.dataset if data_root is None else Path(data_root).name
+    dataset = p.dataset_for(data_root)
     kwargs = dict(settings["model_kwargs"])
     guided = get_variant(variant).kwargs.get("guidance") is not None
     if kwargs.get("sam") != "tiny" and sam_checkpoint is None:

@@ -115,14 +115,19 @@ class DGSPNet(IRSTDModel):
             parts.append(self.fine(self.clip, bottom).unsqueeze(1).to(bottom.dtype))
         return torch.cat(parts, dim=1)
 
-    def forward(self, image: torch.Tensor, condition: Any = None) -> dict[str, Any]:
-        if image.ndim != 4 or image.shape[1] != 1:
-            raise ValueError(f"image must be (B, 1, H, W), got {tuple(image.shape)}")
-        self.input_spec.check_size(image.shape[-2], image.shape[-1])
+    def encode(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """The four encoder levels' features (full size down to 1/8), before any text guidance."""
         features, x = [], image
         for k, block in enumerate(self.encoder):
             x = block(x if k == 0 else F.max_pool2d(x, 2))
             features.append(x)
+        return features
+
+    def forward(self, image: torch.Tensor, condition: Any = None) -> dict[str, Any]:
+        if image.ndim != 4 or image.shape[1] != 1:
+            raise ValueError(f"image must be (B, 1, H, W), got {tuple(image.shape)}")
+        self.input_spec.check_size(image.shape[-2], image.shape[-1])
+        features = self.encode(image)
         if self.tgca is not None or self.tgsa is not None:
             text = self.text_embeddings(features[-1])
             for k in range(LEVELS):
@@ -141,14 +146,9 @@ class DGSPNet(IRSTDModel):
         if self.tgsa is None:
             return {}
         with torch.no_grad():
-            features, x = [], image
-            for k, block in enumerate(self.encoder):
-                x = block(x if k == 0 else F.max_pool2d(x, 2))
-                features.append(x)
-            text = self.text_embeddings(features[-1])
-            level = HIGH_LEVELS[0]
-            level_input = self.tgca[str(level)](features[level], text) if self.tgca is not None and str(level) in self.tgca else features[level]
-            weights = self.tgsa[str(level)].weights(level_input, text)
+            features = self.encode(image)
+            level = HIGH_LEVELS[0]  # TGCA acts on the low levels only: this level reaches TGSA as encoded
+            weights = self.tgsa[str(level)].weights(features[level], self.text_embeddings(features[-1]))
         return {"tgsa": F.interpolate(weights, size=image.shape[-2:], mode="bilinear", align_corners=False)}
 
     # -- what trains, and what a checkpoint holds ----------------------------------------------------
