@@ -91,9 +91,12 @@ class DataConfig:
     by ``synthetic``) or a dataset name whose folder is given at run time (``data_root``).
 
     Size policy: training takes ``train_size`` x ``train_size`` inputs, by ``train_policy``:
-    ``"crop"`` (random-scale crops with flips, :class:`~irstd_lib.data.transforms.TrainTransform`)
-    or ``"resize"`` (the whole image resized, no augmentation: SAIST trains on whole images
-    resized to 1024, and its scene prompt describes the whole image); test images are prepared by
+    ``"crop"`` (the default of this class, kept so that older records keep their hashes:
+    random-scale crops with flips, :class:`~irstd_lib.data.transforms.TrainTransform`) or
+    ``"resize"`` (the whole image resized, no augmentation: LGNet trains on whole images
+    resized to 512 and its descriptions say where the target is; SAIST trains on whole images
+    resized to 1024, and its scene prompt describes the whole image; both profiles use it for
+    every run); test images are prepared by
     ``eval_policy`` (``"resize"`` to ``eval_size``, ``"pad"`` to a multiple of ``eval_size`` or
     32, ``"none"``) and always scored at their native size.
 
@@ -435,13 +438,32 @@ def prepare_run(
     root = resolve_data_root(config.data, data_root)
     from irstd_lib.conditioning import get_kind
 
-    with_files = get_kind(config.conditioning_kind).needs_description_files(config.condition_settings)
+    kind = get_kind(config.conditioning_kind)
+    if config.data.train_policy == "crop" and kind.describes_whole_image(config.condition_settings):
+        import warnings
+
+        warnings.warn(f"run of {config.model}: its condition describes the whole image (position words), but it trains on "
+                      "random crops with flips and transposes, which the words do not follow; use "
+                      "data.train_policy='resize' (see irstd_lib.profiles)", UserWarning, stacklevel=2)
+    with_files = kind.needs_description_files(config.condition_settings)
     train_set = open_split(config.data, root, config.data.train_split, with_files, config.seed)
     test_set = open_split(config.data, root, config.data.test_split, with_files, config.seed)
     identity = run_identity(config, {"train": train_set.fingerprint(), "test": test_set.fingerprint()})
     digest = run_hash(identity)
     return PreparedRun(config, root, train_set, test_set, identity, digest,
                        results_root(results_dir) / "runs" / digest, cache_dir("runs", digest), device)
+
+
+def training_dataset(config: RunConfig, train_set, pad_value: float = 0.0):
+    """The torch Dataset a run trains on, by ``config.data.train_policy``: whole images resized
+    to ``train_size`` (``"resize"``: every item is its whole image, unflipped, so a description of
+    the image stays true of the input) or random-scale crops with flips and transposes
+    (``"crop"``, padded with ``pad_value``: the model's input mean)."""
+    from irstd_lib.data.transforms import TorchIRSTDDataset, TrainTransform
+
+    if config.data.train_policy == "crop":
+        return TorchIRSTDDataset(train_set, transform=TrainTransform(config.data.train_size, pad_value=pad_value), seed=config.seed)
+    return TorchIRSTDDataset(train_set, size=config.data.train_size, seed=config.seed)
 
 
 def run_experiment(

@@ -11,7 +11,7 @@ from irstd_lib.experiments import DataConfig, RunConfig, find_run, prepare_run, 
 
 pytestmark = pytest.mark.slow
 
-TINY_DATA = {"synthetic": {"n": 12, "seed": 0, "size": 48}, "train_size": 32, "eval_size": 48}
+TINY_DATA = {"synthetic": {"n": 12, "seed": 0, "size": 48}, "train_size": 32, "eval_size": 48, "train_policy": "resize"}
 TINY_TRAIN = {"epochs": 1, "batch_size": 4, "warmup_epochs": 0, "scheduler": "constant"}
 
 

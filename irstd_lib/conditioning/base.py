@@ -66,6 +66,12 @@ class ConditioningKind(ABC):
         """Whether the splits must be opened with the dataset's description files."""
         return False
 
+    def describes_whole_image(self, settings: Any) -> bool:
+        """Whether the condition is computed once per image and says where things are in it
+        (LGNet's descriptions: "upper left"), so that training on crops or flips of the image
+        would pair the input with words that are not true of it."""
+        return False
+
     @abstractmethod
     def prepare(self, settings: Any, context: ConditioningContext) -> PreparedCondition:
         """Prepare the conditioners of a run (before its model is built)."""

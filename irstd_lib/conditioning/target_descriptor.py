@@ -17,9 +17,24 @@ text is not used. Settings (``RunConfig.conditioning``):
   open_clip architecture such as ``"ViT-B-16"`` with ``clip_checkpoint`` a local weights file
   (nothing is downloaded). The checkpoint enters the run's identity by its content hash.
 
-CLIP is frozen: every image's embedding (of the whole, unaugmented image, so that CLIP runs once
-per image and never inside an epoch) and its description's text embedding are computed before
-training and cached on disk. In training a crop of an image gets its whole image's descriptor.
+- ``clip_text``: ``"frozen"`` (default) or ``"finetune"``. The paper feeds the prior to "the
+  fine-tuned CLIP text encoder"; both are offered:
+
+  - ``"frozen"``: every image's embedding (of the whole, unaugmented image, so that CLIP runs
+    once per image and never inside an epoch) and its description's text embedding are computed
+    before training and cached on disk: fast, and what the ``smoke`` profile uses (its tiny CLIP
+    is random, so there is nothing a fine-tuning could keep);
+  - ``"finetune"``: the image embeddings are still computed once (the image tower stays frozen),
+    but the text tower becomes part of the model
+    (:class:`~irstd_lib.models.lgnet.text_encoder.ClipTextEncoder`) and is trained end to end,
+    at ``clip_text_lr_scale`` times the run's learning rate (default 0.01; the paper gives none).
+    The conditioner then hands the model token ids instead of text embeddings. The ``paper``
+    profile uses it, because the paper says so.
+
+The descriptor describes the whole image; a training input must therefore be the whole image
+(resized, ``train_policy="resize"``), never a crop or a flip of it, or position words ("upper
+left") describe something the input does not show. :func:`~irstd_lib.experiments.prepare_run`
+warns when a run pairs text with crops.
 """
 
 from __future__ import annotations
@@ -30,11 +45,12 @@ from typing import Any, Mapping
 
 from irstd_lib.conditioning.base import ConditioningContext, ConditioningKind, PreparedCondition, generated_descriptions
 
-__all__ = ["DescriptorConditioner", "KIND", "LANGUAGE_MODES", "DESCRIPTION_SOURCES", "TargetDescriptorConditioning",
+__all__ = ["DescriptorConditioner", "TokenConditioner", "KIND", "CLIP_TEXT_MODES", "LANGUAGE_MODES", "DESCRIPTION_SOURCES", "TargetDescriptorConditioning",
            "build_clip_encoder", "clip_key"]
 
 LANGUAGE_MODES = ("never", "train", "train_test")
 DESCRIPTION_SOURCES = ("files", "quadrant", "semantic")
+CLIP_TEXT_MODES = ("frozen", "finetune")
 
 
 def build_clip_encoder(clip: str, clip_checkpoint: str | None, seed: int, device: str = "cpu"):
@@ -97,6 +113,34 @@ class DescriptorConditioner:
         return stack_descriptors(self.table, names, phase in self.use_text_in)
 
 
+class TokenConditioner:
+    """The conditioner of a run that fine-tunes the text encoder: a batch's
+    ``{"image": (B, D) frozen image embeddings, "tokens": (B, L) token ids, "use_text": (B,) bool}``
+    (a row uses text in the ``phases`` named, when its image has a description); the model turns
+    it into the target descriptor."""
+
+    def __init__(self, images: dict, tokens: dict, context_length: int, use_text_in: set[str]) -> None:
+        self.images = images
+        self.tokens = tokens
+        self.context_length = int(context_length)
+        self.use_text_in = set(use_text_in)
+
+    def __call__(self, batch: Mapping[str, Any], phase: str):
+        import torch
+
+        names = batch["name"]
+        names = [names] if isinstance(names, str) else list(names)
+        try:
+            image = torch.stack([self.images[n] for n in names])
+        except KeyError as exc:
+            raise KeyError(f"no precomputed image embedding for image {exc.args[0]!r}") from None
+        empty = torch.zeros(self.context_length, dtype=torch.long)
+        tokens = torch.stack([self.tokens.get(n, empty) for n in names])
+        use = phase in self.use_text_in
+        use_text = torch.tensor([use and n in self.tokens for n in names], dtype=torch.bool)
+        return {"image": image, "tokens": tokens, "use_text": use_text}
+
+
 class TargetDescriptorConditioning(ConditioningKind):
     name = "target_descriptor"
 
@@ -106,8 +150,14 @@ class TargetDescriptorConditioning(ConditioningKind):
         descriptions: str = "files"
         clip: str = "tiny"
         clip_checkpoint: str | None = None
+        clip_text: str = "frozen"
+        clip_text_lr_scale: float = 0.01
 
         def __post_init__(self) -> None:
+            if self.clip_text not in CLIP_TEXT_MODES:
+                raise ValueError(f"clip_text must be one of {CLIP_TEXT_MODES}, got {self.clip_text!r}")
+            if not float(self.clip_text_lr_scale) >= 0:
+                raise ValueError(f"clip_text_lr_scale must be >= 0, got {self.clip_text_lr_scale!r}")
             if self.language not in LANGUAGE_MODES:
                 raise ValueError(f"language must be one of {LANGUAGE_MODES}, got {self.language!r}")
             if self.descriptions not in DESCRIPTION_SOURCES:
@@ -118,11 +168,20 @@ class TargetDescriptorConditioning(ConditioningKind):
             return self.language != "never"
 
     def identity(self, settings: Settings, seed: int) -> dict[str, Any]:
-        return {
+        identity = {
             "language": "text_in_training" if settings.uses_text else "never",
             "descriptions": settings.descriptions if settings.uses_text else None,
             "clip_key": clip_key(settings.clip, settings.clip_checkpoint, seed),
         }
+        if self._finetunes(settings):
+            # Entered only away from the default, so that frozen runs keep their hashes.
+            identity["clip_text"] = {"mode": "finetune", "lr_scale": float(settings.clip_text_lr_scale)}
+        return identity
+
+    @staticmethod
+    def _finetunes(settings: Settings) -> bool:
+        """Whether the run fine-tunes the text encoder (without text there is nothing to tune)."""
+        return settings.clip_text == "finetune" and settings.uses_text
 
     def evaluation_names(self, settings: Settings) -> tuple[str, ...]:
         return ("test_without_text", "test_with_text") if settings.uses_text else ("test",)
@@ -132,6 +191,9 @@ class TargetDescriptorConditioning(ConditioningKind):
 
     def needs_description_files(self, settings: Settings) -> bool:
         return settings.uses_text and settings.descriptions == "files"
+
+    def describes_whole_image(self, settings: Settings) -> bool:
+        return settings.uses_text
 
     def prepare(self, settings: Settings, context: ConditioningContext) -> PreparedCondition:
         """CLIP embeddings of every train and test image and of their descriptions."""
@@ -144,6 +206,8 @@ class TargetDescriptorConditioning(ConditioningKind):
         datasets = [context.datasets["train"], context.datasets["test"]]
         texts = descriptions_for(settings.descriptions, datasets, context.progress) if settings.uses_text else {}
         bank = TargetDescriptorBank(encoder)
+        if self._finetunes(settings):
+            return self._prepare_finetuning(settings, context, bank, datasets, texts)
         table = {}
         for ds in datasets:
             image_rows = bank.image_embeddings([ds[i].image for i in range(len(ds))])
@@ -155,6 +219,31 @@ class TargetDescriptorConditioning(ConditioningKind):
                        if settings.uses_text else {"test": DescriptorConditioner(table, set())})
         return PreparedCondition(train=DescriptorConditioner(table, train_phases), evaluations=evaluations,
                                  model_kwargs={"descriptor_dim": int(encoder.embed_dim)})
+
+
+    def _prepare_finetuning(self, settings: Settings, context: ConditioningContext, bank, datasets, texts) -> PreparedCondition:
+        """Frozen image embeddings (cached), token ids of the descriptions, and the trainable
+        text tower the model takes as ``text_encoder``."""
+        from irstd_lib.models.lgnet.text_encoder import ClipTextEncoder
+
+        text_encoder = ClipTextEncoder(settings.clip, settings.clip_checkpoint, context.seed)
+        images, tokens = {}, {}
+        for ds in datasets:
+            images.update(zip(ds.names, bank.image_embeddings([ds[i].image for i in range(len(ds))])))
+            described = [(n, texts[n]) for n in ds.names if texts.get(n)]
+            if described:
+                ids = text_encoder.tokenize([t for _, t in described])
+                tokens.update({n: row for (n, _), row in zip(described, ids)})
+
+        def conditioner(phases: set[str]) -> TokenConditioner:
+            return TokenConditioner(images, tokens, text_encoder.context_length, phases)
+
+        return PreparedCondition(
+            train=conditioner({"train"}),
+            evaluations={"test_without_text": conditioner({"train"}), "test_with_text": conditioner({"train", "test"})},
+            model_kwargs={"descriptor_dim": int(bank.embed_dim), "text_encoder": text_encoder,
+                          "text_encoder_lr_scale": float(settings.clip_text_lr_scale)},
+        )
 
 
 KIND = TargetDescriptorConditioning()

@@ -6,6 +6,7 @@ Where each paper component lives:
 - ``fusion_block.py``: the fusion block at each skip (and U2-Net's concatenation, for ablations);
 - ``language_fusion.py``: the language fusion block at E5/D6, fed the target descriptor;
 - ``output_block.py``: the shallow/deep side outputs, scaling weights and fusion;
+- ``text_encoder.py``: the CLIP text tower, when the run fine-tunes it (``clip_text="finetune"``);
 - ``model.py``: the network (E1-E5, D6, D5-D1), its channel plan and sizes.
 
 The target descriptor itself (CLIP text + image embedding) is prepared outside the model, by
@@ -25,8 +26,10 @@ _PUBLISHED = {
     "flops_convention": "multiply-adds (thop), printed as FLOPs",
     "source": "LGNet paper",
 }
+# Version 2: the paper's single scaling map and Eq. 3's D6 gate became the defaults (see model.py).
 _COMMON = dict(system="LGNet", paper=_PAPER, recipe="lgnet_paper", conditioning_switch="language_fusion",
-               switches=("fusion_blocks", "language_fusion"), tiny={"width": 4})
+               switches=("fusion_blocks", "language_fusion", "scaling_weights", "d6_gate_pooling"), tiny={"width": 4},
+               version=2)
 
 VARIANTS = (
     ModelVariant("lgnet", _BUILDER, {"fusion_blocks": True, "language_fusion": True}, conditioning="target_descriptor",

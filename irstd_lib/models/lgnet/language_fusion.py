@@ -7,7 +7,10 @@ from torch import nn
 
 from irstd_lib.models.layers import ChannelBatchNorm
 
-__all__ = ["LanguageFusionBlock", "interleave_channels"]
+__all__ = ["LanguageFusionBlock", "interleave_channels", "D6_GATE_POOLING"]
+
+D6_GATE_POOLING = ("e5", "d6")
+"""Which map's GAP the D6 gate reads (see :class:`LanguageFusionBlock`)."""
 
 
 def interleave_channels(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -18,17 +21,16 @@ def interleave_channels(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 class _LanguageGate(nn.Module):
-    """[GAP(x), v2] stacked alternately -> group conv (groups of 2) -> BN -> sigmoid."""
+    """[v1, v2] stacked alternately -> group conv (groups of 2) -> BN -> sigmoid (one weight per channel)."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.pool = nn.AdaptiveAvgPool2d(1)
         # groups=channels on 2*channels inputs: each pair (v1_c, v2_c) gives one weight w_c.
         self.conv = nn.Conv2d(2 * channels, channels, 1, groups=channels)
         self.bn = ChannelBatchNorm(channels)
 
-    def forward(self, x: torch.Tensor, v2: torch.Tensor) -> torch.Tensor:
-        v1 = self.pool(x)
+    def forward(self, v1: torch.Tensor, v2: torch.Tensor) -> torch.Tensor:
+        """``v1``: (B, C, 1, 1) pooled features; ``v2``: (B, C, 1, 1) from the descriptor."""
         return torch.sigmoid(self.bn(self.conv(interleave_channels(v1, v2))))
 
 
@@ -41,8 +43,16 @@ class LanguageFusionBlock(nn.Module):
     BatchNorm and a sigmoid; the weights multiply the map. E5 and D6 are weighted this way and the
     two weighted maps are added; the sum feeds D5::
 
-        v2 = MLP(TD)
-        L(E5, D6, TD) = gate_E(GAP(E5), v2) * E5 + gate_D(GAP(D6), v2) * D6
+        v1 = GAP(E5),  v2 = MLP(TD)
+        L(E5, D6, TD) = gate_E(v1, v2) * E5 + gate_D(v1, v2) * D6        (Eq. 3, d6_gate_pooling="e5")
+
+    ``d6_gate_pooling`` (Eq. 3 and the text differ; both readings are kept):
+
+    - ``"e5"`` (default): Eq. 3 as printed, ``v1 = GAP(E5)`` feeds both gates, so the D6 weights
+      are ``gate_D(GAP(E5), v2)``. The default follows the equation because it is the paper's one
+      formal statement of the block;
+    - ``"d6"``: each gate pools the map it weights, ``gate_D(GAP(D6), v2)`` (this package's first
+      reading, before version 2 of the LGNet variants; the text's "GAP of a feature map").
 
     Choices where the paper is silent: the MLP is Linear(descriptor_dim, C) -> ReLU ->
     Linear(C, C), computed once and shared by both gates (it encodes one prior for the image);
@@ -50,8 +60,12 @@ class LanguageFusionBlock(nn.Module):
     Parameters: MLP (D*C + C + C*C + C) + 2 gates x (group conv 2C + C, BN 2C).
     """
 
-    def __init__(self, channels: int, descriptor_dim: int) -> None:
+    def __init__(self, channels: int, descriptor_dim: int, d6_gate_pooling: str = "e5") -> None:
         super().__init__()
+        if d6_gate_pooling not in D6_GATE_POOLING:
+            raise ValueError(f"d6_gate_pooling must be one of {D6_GATE_POOLING}, got {d6_gate_pooling!r}")
+        self.d6_gate_pooling = d6_gate_pooling
+        self.pool = nn.AdaptiveAvgPool2d(1)
         self.out_channels = channels
         self.descriptor_dim = descriptor_dim
         self.mlp = nn.Sequential(
@@ -71,4 +85,6 @@ class LanguageFusionBlock(nn.Module):
                 f"got {tuple(descriptor.shape)}"
             )
         v2 = self.mlp(descriptor.to(encoder_map.dtype))[:, :, None, None]
-        return self.encoder_gate(encoder_map, v2) * encoder_map + self.decoder_gate(decoder_map, v2) * decoder_map
+        v1_encoder = self.pool(encoder_map)
+        v1_decoder = v1_encoder if self.d6_gate_pooling == "e5" else self.pool(decoder_map)
+        return self.encoder_gate(v1_encoder, v2) * encoder_map + self.decoder_gate(v1_decoder, v2) * decoder_map

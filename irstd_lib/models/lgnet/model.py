@@ -35,8 +35,8 @@ Size (full model, ``descriptor_dim=512``, one 512x512 image; FLOPs measured with
 =============  ==========  ==================  =================
 width          parameters  FlopCounter GFLOPs  G multiply-adds
 =============  ==========  ==================  =================
-64 (default)   3,989,049   168.05              84.03
-16 (smoke)       259,521    10.58               5.29
+64 (default)   3,989,041   168.05              84.03
+16 (smoke)       259,513    10.57               5.29
 =============  ==========  ==================  =================
 
 Paper: 4.04 M parameters, "85.68 GFLOPs". The 85.68 G is most plausibly a multiply-add (MAC)
@@ -53,16 +53,36 @@ Ablation switches:
 - ``language_fusion=False``: E5 and up(D6) are concatenated as in U2-Net (the baseline) and D5
   takes 2 x width channels; the model then takes no condition (``conditioning == "none"``).
 Both off gives a U2-Net-style baseline with LGNet's channel plan and output block.
+
+Readings of the paper kept behind switches (defaults follow the paper's equations and sizes;
+the LGNet variants are at version 2 since these defaults changed):
+- ``scaling_weights``: ``"single_map"`` (the paper's [1, H, W] scaling map) or
+  ``"per_deep_output"`` (three maps), see ``output_block.py``;
+- ``d6_gate_pooling``: ``"e5"`` (Eq. 3: GAP(E5) feeds the D6 gate too) or ``"d6"``, see
+  ``language_fusion.py``;
+- ``prior_probability``: the output prior (0.01, kept by both profiles; ``None``: PyTorch's
+  initialisation), see ``output_block.py``.
+
+The CLIP text encoder: frozen by default, the descriptor then arrives precomputed (a (B, D)
+tensor). With ``text_encoder`` (a :class:`~irstd_lib.models.lgnet.text_encoder.ClipTextEncoder`,
+passed by the conditioning when ``clip_text="finetune"``) the model owns the text tower and
+fine-tunes it end to end, as the paper's "fine-tuned CLIP text encoder": the condition is then
+``{"image": (B, D) image embeddings, "tokens": (B, L) token ids, "use_text": (B,) bool}`` and
+``TD = image + text_encoder(tokens)`` on the rows that use text. The text tower is its own
+parameter group, ``"clip_text"``, whose learning rate is ``text_encoder_lr_scale`` times the
+run's (the paper gives none; 0.01 by default, 1e-5 at the paper's lr 1e-3, the usual scale for
+fine-tuning a pretrained CLIP next to a network trained from scratch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from irstd_lib.models.base import NO_CONDITION, TARGET_DESCRIPTOR, IRSTDModel
+from irstd_lib.models.base import NO_CONDITION, TARGET_DESCRIPTOR, IRSTDModel, ParamGroup
 from irstd_lib.models.layers import upsample_like
 from irstd_lib.models.lgnet.fusion_block import ConcatMerge, FusionBlock
 from irstd_lib.models.lgnet.language_fusion import LanguageFusionBlock
@@ -133,6 +153,10 @@ class LGNet(IRSTDModel):
         fusion_blocks: bool = True,
         language_fusion: bool = True,
         prior_probability: float | None = 0.01,
+        scaling_weights: str = "single_map",
+        d6_gate_pooling: str = "e5",
+        text_encoder: nn.Module | None = None,
+        text_encoder_lr_scale: float = 0.01,
     ) -> None:
         super().__init__()
         self.width = width
@@ -159,7 +183,8 @@ class LGNet(IRSTDModel):
         c5 = p["E5"].out_channels
         if p["D6"].out_channels != c5:
             raise ValueError("E5 and D6 must have equal channels to be fused")
-        self.language_merge = LanguageFusionBlock(c5, descriptor_dim) if language_fusion else ConcatMerge(c5)
+        self.language_merge = (LanguageFusionBlock(c5, descriptor_dim, d6_gate_pooling) if language_fusion
+                               else ConcatMerge(c5))
         merges, decoders = [], [rsu(p["D5"], self.language_merge.out_channels)]
         previous = p["D5"]
         for enc_name, dec_name in (("E4", "D4"), ("E3", "D3"), ("E2", "D2"), ("E1", "D1")):
@@ -172,13 +197,51 @@ class LGNet(IRSTDModel):
             previous = p[dec_name]
         self.skip_merges = nn.ModuleList(merges)  # in front of D4, D3, D2, D1
         self.decoders = nn.ModuleList(decoders)  # D5, D4, D3, D2, D1
-        self.output = OutputBlock([p[n].out_channels for n in ("D1", "D2", "D3", "D4", "D5", "D6")], prior_probability)
+        self.output = OutputBlock([p[n].out_channels for n in ("D1", "D2", "D3", "D4", "D5", "D6")], prior_probability,
+                                  scaling_weights)
+        if text_encoder is not None:
+            if not language_fusion:
+                raise ValueError("text_encoder needs the language fusion block (language_fusion=True)")
+            if int(text_encoder.embed_dim) != descriptor_dim:
+                raise ValueError(f"text_encoder embeds to {text_encoder.embed_dim}, but descriptor_dim is {descriptor_dim}")
+        self.text_encoder = text_encoder
+        self.text_encoder_lr_scale = float(text_encoder_lr_scale)
+
+    def parameter_groups(self) -> list[ParamGroup]:
+        """One group, ``"model"``; with a fine-tuned text encoder also ``"clip_text"`` at its own lr."""
+        if self.text_encoder is None:
+            return super().parameter_groups()
+        text = {id(p) for p in self.text_encoder.parameters()}
+        return [
+            ParamGroup("model", [p for p in self.parameters() if p.requires_grad and id(p) not in text]),
+            ParamGroup("clip_text", [p for p in self.text_encoder.parameters() if p.requires_grad],
+                       lr_scale=self.text_encoder_lr_scale),
+        ]
+
+    def target_descriptor(self, condition: torch.Tensor | Mapping[str, Any]) -> torch.Tensor:
+        """The (B, D) target descriptor: the condition itself (frozen CLIP, precomputed), or the
+        image embedding plus the fine-tuned text encoder's embedding of the tokens on the rows
+        that use text."""
+        if not isinstance(condition, Mapping):
+            return condition
+        if self.text_encoder is None:
+            raise ValueError("a token condition needs the model built with text_encoder (clip_text='finetune')")
+        descriptor = condition["image"].float()
+        use_text = condition["use_text"].to(torch.bool)
+        if bool(use_text.any()):
+            descriptor = descriptor.clone()
+            descriptor[use_text] = descriptor[use_text] + self.text_encoder(condition["tokens"][use_text])
+        return descriptor
 
     def example_condition(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
         """A random unit-norm descriptor per image (the CLIP embeddings are L2-normalised)."""
         if not self.language_fusion:
             return None
-        return torch.nn.functional.normalize(torch.randn(batch, self.descriptor_dim, generator=generator), dim=-1)
+        image = torch.nn.functional.normalize(torch.randn(batch, self.descriptor_dim, generator=generator), dim=-1)
+        if self.text_encoder is None:
+            return image
+        tokens = torch.randint(1, self.text_encoder.vocab_size, (batch, self.text_encoder.context_length), generator=generator)
+        return {"image": image, "tokens": tokens, "use_text": torch.ones(batch, dtype=torch.bool)}
 
     def forward(self, image: torch.Tensor, condition: torch.Tensor | None = None) -> dict:
         descriptor = condition
@@ -190,8 +253,7 @@ class LGNet(IRSTDModel):
                 f"{self.descriptor_dim}) (CLIP image embedding, plus the text embedding when text "
                 "is used); build it with irstd_lib.text.target_descriptor.TargetDescriptorBank"
             )
-        if not self.language_fusion:
-            descriptor = None
+        descriptor = self.target_descriptor(descriptor) if self.language_fusion else None
 
         skips = []
         h = image
@@ -220,6 +282,10 @@ def build_lgnet(
     descriptor_dim: int = 512,
     in_channels: int = 1,
     prior_probability: float | None = 0.01,
+    scaling_weights: str = "single_map",
+    d6_gate_pooling: str = "e5",
+    text_encoder: nn.Module | None = None,
+    text_encoder_lr_scale: float = 0.01,
 ) -> LGNet:
     """The registry's builder (``build_model("lgnet", width=..., fusion_blocks=..., language_fusion=...)``)."""
     return LGNet(
@@ -229,4 +295,8 @@ def build_lgnet(
         fusion_blocks=fusion_blocks,
         language_fusion=language_fusion,
         prior_probability=prior_probability,
+        scaling_weights=scaling_weights,
+        d6_gate_pooling=d6_gate_pooling,
+        text_encoder=text_encoder,
+        text_encoder_lr_scale=text_encoder_lr_scale,
     )
