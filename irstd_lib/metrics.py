@@ -7,7 +7,14 @@ Definitions (the field's, as implemented by BasicIRSTD, the most used toolbox):
   anywhere) gives 0, following the toolbox's ``inter / (eps + union)``.
 - **nIoU** (image level, percent): mean over images of ``|P_i & G_i| / (|P_i | G_i| + eps)`` with
   ``eps = np.spacing(1)`` exactly as BasicIRSTD. *Choice*: an image whose mask and prediction are
-  both empty therefore scores 0 (not 1, not skipped), which is the toolbox convention.
+  both empty therefore scores 0 (not 1, not skipped), which is the toolbox convention (DNA-Net,
+  BasicIRSTD): a target-free image can only lower nIoU, so on a set where half the images have
+  no target (SIRST v2 backgrounds) even a perfect detector gets at most about 50. The switch
+  ``niou_empty="one"`` (:class:`SegmentationMetrics`, :class:`PdFaROC`) scores such an image 1
+  instead (the IoU of two empty sets taken as perfect agreement); a target-free image with any
+  predicted pixel still scores 0 either way. The default ``"zero"`` keeps the field's numbers.
+  Per-image rows (``per_image=True``) keep the raw counts; :mod:`irstd_lib.bootstrap` recomputes
+  nIoU from them with the default convention.
 - **Pd** (percent) and **Fa** (x1e-6): connected components of the prediction and of the mask,
   ``connectivity=8`` by default (``skimage.measure.label(connectivity=2)``, as the toolbox), 4
   optional. A predicted component matches a ground-truth target when their centroids (mean
@@ -54,6 +61,7 @@ from scipy import ndimage
 __all__ = [
     "EPS",
     "FA_MODES",
+    "NIOU_EMPTY",
     "TargetMatch",
     "Components",
     "find_components",
@@ -70,6 +78,8 @@ __all__ = [
 #: The toolbox's epsilon in ``inter / (eps + union)`` (``np.spacing(1)``).
 EPS = float(np.spacing(1))
 FA_MODES = ("correct", "basicirstd")
+#: nIoU of an image whose mask and prediction are both empty: "zero" (the toolbox) or "one".
+NIOU_EMPTY = ("zero", "one")
 
 _STRUCTURES = {
     8: np.ones((3, 3), dtype=bool),
@@ -83,6 +93,12 @@ def _check_connectivity(connectivity: int) -> int:
     if connectivity not in _STRUCTURES:
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
     return int(connectivity)
+
+
+def _check_niou_empty(niou_empty: str) -> str:
+    if niou_empty not in NIOU_EMPTY:
+        raise ValueError(f"niou_empty must be one of {NIOU_EMPTY}, got {niou_empty!r}")
+    return niou_empty
 
 
 def _check_fa_mode(fa_mode: str) -> str:
@@ -354,11 +370,14 @@ class SegmentationMetrics:
     ``intersection``, ``union``) plus ``threshold``, ``fa_mode``, ``connectivity``,
     ``match_distance``. Only counts are kept between updates; with ``per_image=True`` each
     image's counts are also kept, one dict per update in ``rows`` (the fields of
-    :data:`PER_IMAGE_COUNTS`), so that intervals can resample images.
+    :data:`PER_IMAGE_COUNTS`), so that intervals can resample images. ``niou_empty``: "zero"
+    (default, the toolbox) or "one", the nIoU of an image whose mask and prediction are both
+    empty (see the module docstring).
     """
 
     def __init__(self, threshold: float = 0.5, match_distance: float = 3.0, connectivity: int = 8, fa_mode: str = "correct",
-                 per_image: bool = False):
+                 per_image: bool = False, niou_empty: str = "zero"):
+        self.niou_empty = _check_niou_empty(niou_empty)
         self.threshold = float(threshold)
         self.match_distance = float(match_distance)
         self.connectivity = _check_connectivity(connectivity)
@@ -389,7 +408,7 @@ class SegmentationMetrics:
         union = int(np.count_nonzero(pred | mask))
         self.intersection += inter
         self.union += union
-        self.niou_sum += inter / (union + EPS)
+        self.niou_sum += 1.0 if union == 0 and self.niou_empty == "one" else inter / (union + EPS)
         match = _match_components(
             find_components(mask, self.connectivity),
             find_components(pred, self.connectivity),
@@ -473,10 +492,12 @@ class PdFaROC:
     gives 0.5). At each threshold ``t`` the prediction is ``scores > t`` and every number equals
     what :class:`SegmentationMetrics` gives at that threshold (same matching, same ``fa_mode``).
     TPR = target pixels above t / target pixels, FPR = background pixels above t / background
-    pixels (pixel level, fractions in [0, 1]).
+    pixels (pixel level, fractions in [0, 1]). ``niou_empty`` as in :class:`SegmentationMetrics`.
     """
 
-    def __init__(self, thresholds: Sequence[float] | int = 20, match_distance: float = 3.0, connectivity: int = 8, fa_mode: str = "correct"):
+    def __init__(self, thresholds: Sequence[float] | int = 20, match_distance: float = 3.0, connectivity: int = 8, fa_mode: str = "correct",
+                 niou_empty: str = "zero"):
+        self.niou_empty = _check_niou_empty(niou_empty)
         self.thresholds = _as_thresholds(thresholds)
         self.match_distance = float(match_distance)
         self.connectivity = _check_connectivity(connectivity)
@@ -527,7 +548,10 @@ class PdFaROC:
         fp = above_counts(level[~ma])
         self.tp += tp
         self.fp += fp
-        self.niou_sum += tp / (n_pos + fp + EPS)
+        niou = tp / (n_pos + fp + EPS)
+        if self.niou_empty == "one" and n_pos == 0:
+            niou = np.where(fp == 0, 1.0, niou)
+        self.niou_sum += niou
         self.n_pixels += h * w
         self.n_target_pixels += n_pos
         self.n_images += 1

@@ -7,6 +7,7 @@ torch side (eval preparation, training augmentation, ``TorchIRSTDDataset``) live
 
 from __future__ import annotations
 
+from irstd_lib.data.check import DatasetReport, check_dataset
 from irstd_lib.data.dataset import (
     DatasetValidationError,
     DatasetWarning,
@@ -26,6 +27,8 @@ from irstd_lib.data.readers import (
 
 __all__ = [
     "DatasetError",
+    "DatasetReport",
+    "check_dataset",
     "DatasetValidationError",
     "DatasetWarning",
     "IRSTDDataset",

@@ -13,6 +13,9 @@ What happens when (choices made where the papers are silent):
   loaded); all the names that do not are collected into one :class:`DatasetValidationError`
   naming the list file, each missing name and the file expected. Nothing is decoded here, so a
   broken split is reported in well under a second, before any training starts.
+- Images without any target are valid: their mask is all zero. SIRST v2's
+  ``images/backgrounds/`` images may have no mask file at all; they read with an all-zero mask
+  (``ds.implicit_empty_masks`` names them, ``ds.issues`` says how many).
 - ``ds[i]`` decodes image, mask and description; per-file content problems (unreadable or
   truncated file, non-binary mask, image/mask size mismatch, empty description) raise a
   :class:`DatasetError` naming the file at that point.
@@ -48,9 +51,10 @@ from irstd_lib.data.errors import DatasetError
 from irstd_lib.data.layout import (
     LAYOUTS,
     SplitLists,
+    dataset_folders,
     detect_layout,
-    index_folder,
     mask_stem,
+    merged_index,
     resolve_split,
 )
 from irstd_lib.data.readers import IMAGE_EXTENSIONS, read_description, read_image, read_mask
@@ -112,10 +116,14 @@ class IRSTDDataset:
         root: dataset folder.
         split: "train", "val", "trainval", "test", "all" / "trainvaltest", or the file name of
             a list (without ``.txt``) in the split folder.
-        layout: "auto" or one of "nuaa", "irstd1k", "nudt", "plain" (see
+        layout: "auto" or one of "nuaa", "irstd1k", "nudt", "plain", "sirst_v2", "voc" (see
             :mod:`irstd_lib.data.layout`).
         split_dir: folder of the split lists, relative to root or absolute (default: ``idx_427``
-            for SIRST as published, else root, else ``img_idx``).
+            for SIRST as published, else root, else ``50_50``, ``idx_*``, ``img_idx``,
+            ``splits``, ``Splits``).
+        split_version: version of versioned lists, ``<split>_<version>.txt`` (SIRST v2:
+            "full", "v1", "v1fullv2target"...); None: ``<split>.txt``, else the single version,
+            else ``full``, else an error listing the versions.
         descriptions: "auto", "target", "scene" or None.
         on_size_mismatch: "error" or "resize" (mask resized to the image by nearest neighbour).
 
@@ -132,6 +140,7 @@ class IRSTDDataset:
         split_dir: str | os.PathLike | None = None,
         descriptions: str | None = "auto",
         on_size_mismatch: str = "error",
+        split_version: str | None = None,
     ):
         if layout != "auto" and layout not in LAYOUTS:
             raise ValueError(f"layout must be 'auto' or one of {LAYOUTS}, got {layout!r}")
@@ -144,30 +153,38 @@ class IRSTDDataset:
 
         self.root = Path(root).expanduser()
         self.split = split
+        self.split_version = split_version
         self.on_size_mismatch = on_size_mismatch
         self.issues: list[str] = []
         self._issue_keys: set[str] = set()
 
         if not self.root.is_dir():
             raise DatasetError(self.root, "dataset root not found (or not a folder)")
-        self.images_dir = self.root / "images"
-        self.masks_dir = self.root / "masks"
-        for folder, what in ((self.images_dir, "images"), (self.masks_dir, "masks")):
-            if not folder.is_dir():
-                raise DatasetError(
-                    folder, f"dataset root has no {what}/ folder (expected root/images/ and root/masks/)"
-                )
+        folders = dataset_folders(self.root, layout)
+        self.image_dirs: list[Path] = list(folders.image_dirs)
+        self.images_dir = self.image_dirs[0] if folders.structure != "sirst_v2" else self.root / "images"
+        self.masks_dir = folders.masks_dir
+        self.background_dir = folders.background_dir
 
-        lists: SplitLists = resolve_split(self.root, split, split_dir)
+        lists: SplitLists = resolve_split(self.root, split, split_dir, split_version)
         self.split_dir = lists.folder
         self.split_files: list[Path] = list(lists.files)
         self.names: list[str] = list(lists.names)
 
-        image_index = index_folder(self.images_dir)
-        mask_index = index_folder(self.masks_dir)
-        self.layout = (
-            detect_layout(self.names, mask_index, self.masks_dir) if layout == "auto" else layout
-        )
+        image_index = merged_index(self.image_dirs)
+        mask_index = merged_index([self.masks_dir])
+        if folders.structure != "standard":
+            self.layout = folders.structure
+            naming = self.layout
+            if self.layout == "voc" and detect_layout(self.names, mask_index, self.masks_dir) != "nuaa":
+                naming = "plain"  # a devkit whose masks share the image names
+        else:
+            self.layout = (
+                detect_layout(self.names, mask_index, self.masks_dir) if layout == "auto" else layout
+            )
+            naming = self.layout
+        #: names whose mask is all zero without a file (SIRST v2 backgrounds without a mask)
+        self.implicit_empty_masks: set[str] = set()
 
         problems: list[DatasetError] = []
         self.image_paths: list[Path] = []
@@ -176,14 +193,18 @@ class IRSTDDataset:
         for name in self.names:
             listed = lists.source[name]
             for index, folder, stem, kind, out in (
-                (image_index, self.images_dir, name, "image", self.image_paths),
-                (mask_index, self.masks_dir, mask_stem(name, self.layout), "mask", self.mask_paths),
+                (image_index, self.image_dirs[0], name, "image", self.image_paths),
+                (mask_index, self.masks_dir, mask_stem(name, naming), "mask", self.mask_paths),
             ):
                 found = index.get(stem, [])
                 if len(found) == 1:
                     out.append(found[0])
                     continue
                 out.append(folder / f"{stem}.png")
+                if (not found and kind == "mask" and self.background_dir is not None
+                        and self.image_paths[-1].parent == self.background_dir):
+                    self.implicit_empty_masks.add(name)  # a target-free scene without a mask file
+                    continue
                 if not found:
                     problems.append(DatasetError(
                         folder / f"{stem}.png",
@@ -194,9 +215,15 @@ class IRSTDDataset:
                     problems.append(DatasetError(
                         found[0],
                         f"several {kind} files for name {name!r}: "
-                        + ", ".join(p.name for p in found) + "; keep only one",
+                        + ", ".join(p.name if len({q.parent for q in found}) == 1 else f"{p.parent.name}/{p.name}"
+                                    for p in found) + "; keep only one",
                     ))
 
+        if self.implicit_empty_masks:
+            self.issues.append(
+                f"{self.background_dir}: {len(self.implicit_empty_masks)} background image(s) without a "
+                f"mask file in {self.masks_dir} read with an all-zero mask"
+            )
         self.description_kind, self.description_paths = self._resolve_descriptions(
             descriptions, lists, problems
         )
@@ -263,7 +290,8 @@ class IRSTDDataset:
         data at another path gives the same run hashes and description caches."""
         digest = hashlib.sha256()
         for name, image, mask in zip(self.names, self.image_paths, self.mask_paths):
-            digest.update(f"{name}:{Path(image).stat().st_size}:{Path(mask).stat().st_size};".encode())
+            mask_size = "none" if name in self.implicit_empty_masks else Path(mask).stat().st_size
+            digest.update(f"{name}:{Path(image).stat().st_size}:{mask_size};".encode())
         return digest.hexdigest()[:12]
 
     def index_of(self, name: str) -> int:
@@ -291,7 +319,10 @@ class IRSTDDataset:
         name = self.names[i]
         image_path, mask_path = self.image_paths[i], self.mask_paths[i]
         image = read_image(image_path)
-        mask = read_mask(mask_path)
+        if name in self.implicit_empty_masks:
+            mask = np.zeros(image.shape, dtype=bool)
+        else:
+            mask = read_mask(mask_path)
         if mask.shape != image.shape:
             fault = (
                 f"mask is {_wxh(mask.shape)} but image {image_path} is {_wxh(image.shape)} "

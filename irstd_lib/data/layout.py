@@ -17,28 +17,68 @@ Split lists
     - BasicIRSTD: ``root/img_idx/train_<X>.txt`` and ``test_<X>.txt``. ``train`` (and
       ``trainval``, since BasicIRSTD has no validation list) map to the single ``train_*.txt``,
       ``test`` to the single ``test_*.txt``; several candidates are an error that lists them
-      (pass ``split_dir`` and a full file name such as ``split="train_NUAA-SIRST"`` to choose).
+      (pass ``split_version="<X>"``, or ``split_dir`` and a full file name such as
+      ``split="train_NUAA-SIRST"``, to choose).
+    - DNA-Net's copies of NUDT-SIRST / IRSTD-1k / NUAA-SIRST: ``root/50_50/{train,test}.txt``
+      (or another ``root/idx_*/`` folder). DNA-Net has no validation list, so in such a split
+      folder (any folder other than the root) without a validation list ``trainval`` reads
+      ``train.txt``.
+    - SIRST v2 (``root/splits/``) and VOC-style devkits (``root/Splits/``): versioned lists
+      ``<split>_<version>.txt`` (``test_full.txt``, ``trainval_v1.txt``,
+      ``trainval_v1fullv2target.txt``...).
 
-    Search order when ``split_dir`` is None: ``root/idx_427`` if it exists; else ``root`` if it
-    holds any of the standard list files; else ``root/img_idx`` if it exists; else ``root``.
-    ``split_dir`` may be relative to ``root`` or absolute.
+    Versions: ``split="test", split_version="full"`` reads ``test_full.txt``;
+    ``split="test_full"`` (a list file name) reads the same file. When no version is given and
+    ``<split>.txt`` does not exist, the versioned lists ``<split>_<version>.txt`` are looked at:
+    a single one is used (BasicIRSTD's ``train_<X>.txt``); among several, ``full`` wins when it
+    exists (SIRST v2's default: the full, corrected v2 annotation), otherwise it is an error
+    listing the versions found. ``split="all"`` with a version reads
+    ``trainvaltest_<v>.txt``, else the union of ``trainval_<v>``/``train_<v>`` + ``val_<v>`` +
+    ``test_<v>`` as below; without a version it takes the version of the test list picked.
+
+    Search order when ``split_dir`` is None (the first that exists wins): ``root/idx_427``
+    (SIRST; so ``idx_427`` beats ``idx_320`` and ``50_50``); ``root`` if it holds any of the
+    standard list files; ``root/50_50`` (DNA-Net); the single other ``root/idx_*`` folder
+    (several, without ``idx_427`` or ``50_50``, are an error naming them: pass ``split_dir``);
+    ``root/img_idx`` (BasicIRSTD); ``root/splits`` (SIRST v2); ``root/Splits`` (VOC devkits);
+    else ``root``. ``split_dir`` may be relative to ``root`` or absolute.
 
     ``split="all"`` (alias ``"trainvaltest"``) reads ``trainvaltest.txt`` when present, else
     the union, in order and without repeats, of ``trainval``+``test`` or ``train``+``val``+
     ``test`` (or ``train_*``+``test_*``). No split name is silently replaced by another one:
     asking for ``train`` where only ``trainval.txt`` exists is an error listing what exists.
 
-Mask naming (``layout``)
+Folders and mask naming (``layout``)
     - ``"nuaa"``: image ``images/<name>.<ext>``, mask ``masks/<name>_pixels0.<ext>``
       (NUAA-SIRST, e.g. ``Misc_70`` / ``Misc_70_pixels0.png``).
     - ``"irstd1k"`` (``XDU<id>``), ``"nudt"`` (``<digits>``), ``"plain"`` (any name): image and
       mask share the name, ``images/<name>.<ext>`` and ``masks/<name>.<ext>``. The three differ
       only in the names the datasets use; the name pattern is not enforced (a renamed copy of
-      IRSTD-1k still reads with ``layout="irstd1k"``).
-    - ``"auto"``: look at the first names of the split; if their masks exist as
-      ``<name>_pixels0.*`` the layout is ``nuaa``; if as ``<name>.*`` it is ``irstd1k`` when
-      those names all look like ``XDU<digits>``, ``nudt`` when they are all digits, else
-      ``plain``.
+      IRSTD-1k still reads with ``layout="irstd1k"``). DNA-Net's copies (``50_50/``) are
+      ``nudt`` / ``irstd1k`` / ``nuaa`` folders.
+    - ``"sirst_v2"``: SIRST v2 (Dai et al., TGRS 2023) as its authors publish it: images in
+      ``images/targets/<name>.png`` and ``images/backgrounds/<name>.png`` (scenes without any
+      target), masks ``annotations/masks/<name>_pixels0.png`` (0/255, all zero for
+      backgrounds), lists ``splits/<split>_<version>.txt``; ``annotations/bboxes/`` and
+      ``annotations/centroids/`` are ignored. *Choice*: an image found under
+      ``images/backgrounds/`` that has no mask file gets an all-zero mask (recorded once in
+      ``dataset.issues``); a missing mask of any other image is an error.
+    - ``"voc"``: VOC-style devkits (SIRSTdevkit): images ``PNGImages/<name>.png``, masks
+      ``<name>_pixels0.png`` (or ``<name>.png``, detected as for ``auto``) in the mask folder,
+      lists ``Splits/<split>_<version>.txt``. The mask folder is the single folder named
+      ``BinaryMask`` one or two levels below root (``root/BinaryMask``,
+      ``root/SIRST/BinaryMask``); when there is none, the single ``masks``/``mask`` folder at
+      those depths; several candidates are an error naming them.
+    - ``"auto"``: the folders decide first: ``images/targets/``, ``images/backgrounds/`` or
+      ``annotations/masks/`` mean ``sirst_v2``; ``PNGImages/`` means ``voc``. Otherwise look
+      at the first names of the split; if their masks exist as ``<name>_pixels0.*`` the
+      layout is ``nuaa``; if as ``<name>.*`` it is ``irstd1k`` when those names all look like
+      ``XDU<digits>``, ``nudt`` when they are all digits, else ``plain``.
+
+    Files in an image or mask folder that are not images (``.DS_Store``, ``Thumbs.db``,
+    ``.xml`` annotations) are ignored. The split list is the source of truth: an image or mask
+    folder may hold files no list names, but a listed name without its image (or mask) is an
+    error naming it. An image whose mask is all zero (no target) is valid.
 
     Extensions tried: ``.png .bmp .jpg .jpeg .tif .tiff`` (case-insensitive). Two files with
     the same name and different extensions are an error (which one is meant is unknowable).
@@ -66,9 +106,25 @@ __all__ = [
     "index_folder",
     "mask_stem",
     "detect_layout",
+    "DatasetFolders",
+    "detect_structure",
+    "dataset_folders",
+    "find_mask_dir",
+    "merged_index",
+    "split_list_versions",
+    "SPLIT_LIST_RE",
 ]
 
-LAYOUTS: tuple[str, ...] = ("nuaa", "irstd1k", "nudt", "plain")
+LAYOUTS: tuple[str, ...] = ("nuaa", "irstd1k", "nudt", "plain", "sirst_v2", "voc")
+#: Layouts recognised from their folders (the others share ``images/`` + ``masks/``).
+STRUCTURED_LAYOUTS: tuple[str, ...] = ("sirst_v2", "voc")
+#: The default version among several versioned lists (SIRST v2's full annotation).
+DEFAULT_SPLIT_VERSION = "full"
+_BASES = ("trainvaltest", "trainval", "train", "val", "test")
+#: A split-list file name: ``<base>.txt`` or ``<base>_<version>.txt``.
+SPLIT_LIST_RE = re.compile(r"^(trainvaltest|trainval|train|val|test)(?:_(.+))?\.txt$")
+#: Split folders, in the order they are searched (after ``idx_427`` and the root).
+_DNANET_SPLIT_DIR = "50_50"
 SPLIT_NAMES: tuple[str, ...] = ("train", "val", "trainval", "test", "all", "trainvaltest")
 DEFAULT_SIRST_SPLIT_DIR = "idx_427"
 _STANDARD_LISTS = ("train.txt", "val.txt", "trainval.txt", "test.txt", "trainvaltest.txt")
@@ -117,16 +173,20 @@ def read_split_list(path: str | os.PathLike) -> list[str]:
     return names
 
 
+def _split_folders(root: Path) -> list[Path]:
+    """Folders under root that hold split lists: idx_*, 50_50, img_idx, splits, Splits."""
+    if not root.is_dir():
+        return []
+    return sorted(
+        d for d in root.iterdir()
+        if d.is_dir() and (d.name.startswith("idx_") or d.name in (_DNANET_SPLIT_DIR, "img_idx", "splits", "Splits"))
+    )
+
+
 def existing_split_files(root: Path) -> list[str]:
-    """Split-list-like ``.txt`` files under root, root/idx_*, root/img_idx (relative paths)."""
+    """Split-list-like ``.txt`` files under root and its split folders (relative paths)."""
     found: list[str] = []
-    folders = [root]
-    if root.is_dir():
-        folders += sorted(
-            d for d in root.iterdir()
-            if d.is_dir() and (d.name.startswith("idx_") or d.name == "img_idx")
-        )
-    for folder in folders:
+    for folder in [root] + _split_folders(root):
         if not folder.is_dir():
             continue
         for f in sorted(folder.glob("*.txt")):
@@ -155,78 +215,148 @@ def resolve_split_dir(root: Path, split_dir: str | os.PathLike | None) -> Path:
         return sirst
     if any((root / n).is_file() for n in _STANDARD_LISTS):
         return root
-    if (root / "img_idx").is_dir():
-        return root / "img_idx"
+    if (root / _DNANET_SPLIT_DIR).is_dir():
+        return root / _DNANET_SPLIT_DIR
+    idx = sorted(d for d in root.iterdir() if d.is_dir() and d.name.startswith("idx_")) if root.is_dir() else []
+    if len(idx) == 1:
+        return idx[0]
+    if len(idx) > 1:
+        raise DatasetError(
+            root, "several split folders (" + ", ".join(d.name for d in idx) + ") and no "
+            f"{DEFAULT_SIRST_SPLIT_DIR}: pass split_dir to choose one",
+        )
+    for name in ("img_idx", "splits", "Splits"):
+        if (root / name).is_dir():
+            return root / name
     return root
 
 
+def split_list_versions(folder: Path) -> dict[str, list[str]]:
+    """base split name -> versions of its ``<base>_<version>.txt`` lists in ``folder`` (sorted)."""
+    versions: dict[str, list[str]] = {}
+    if folder.is_dir():
+        for f in sorted(folder.glob("*.txt")):
+            m = SPLIT_LIST_RE.match(f.name)
+            if m and m.group(2):
+                versions.setdefault(m.group(1), []).append(m.group(2))
+    return versions
+
+
 def _single_pattern(folder: Path, root: Path, prefix: str, split: str) -> Path | None:
-    """The single ``<prefix>_*.txt`` in folder; None if there is none; error if several."""
+    """The ``<prefix>_<version>.txt`` to use in folder: the single one, else ``_full``; None
+    if there is none; error listing the candidates if several and none is ``full``."""
     candidates = sorted(folder.glob(f"{prefix}_*.txt"))
     if len(candidates) > 1:
+        full = folder / f"{prefix}_{DEFAULT_SPLIT_VERSION}.txt"
+        if full in candidates:
+            return full
         listed = ", ".join(str(c.relative_to(root)) for c in candidates)
+        versions = ", ".join(repr(c.stem[len(prefix) + 1:]) for c in candidates)
         raise DatasetError(
             folder, f"split {split!r} is ambiguous: several candidate lists {listed}; pass "
-            f"split=<file name without .txt> (e.g. {candidates[0].stem!r}) to choose one"
+            f"split_version= one of {versions}, or split=<file name without .txt> (e.g. "
+            f"{candidates[0].stem!r}) to choose one"
         )
     return candidates[0] if candidates else None
 
 
-def _list_for(folder: Path, root: Path, split: str) -> Path | None:
-    """The list file for one basic split name, or None when absent."""
+def _has_val_list(folder: Path, version: str | None) -> bool:
+    if version is None:
+        return (folder / "val.txt").is_file() or any(folder.glob("val_*.txt"))
+    return (folder / f"val_{version}.txt").is_file()
+
+
+def _list_for(folder: Path, root: Path, split: str, version: str | None = None) -> Path | None:
+    """The list file for one basic split name (and version), or None when absent."""
+    if version is not None:
+        direct = folder / f"{split}_{version}.txt"
+        if direct.is_file():
+            return direct
+        train = folder / f"train_{version}.txt"
+        if split == "trainval" and train.is_file() and not _has_val_list(folder, version):
+            return train
+        return None
     direct = folder / f"{split}.txt"
     if direct.is_file():
         return direct
-    if split in ("train", "trainval"):
-        return _single_pattern(folder, root, "train", split)
-    if split == "test":
-        return _single_pattern(folder, root, "test", split)
+    if split == "trainval":
+        found = _single_pattern(folder, root, "trainval", split)
+        if found is not None:
+            return found
+        # BasicIRSTD (train_<X>.txt) and DNA-Net (50_50/train.txt) have no validation list:
+        # their training list is the whole training set.
+        if not _has_val_list(folder, None):
+            if folder != root and (folder / "train.txt").is_file():
+                return folder / "train.txt"
+            return _single_pattern(folder, root, "train", split)
+        return None
+    if split in ("train", "test", "val"):
+        return _single_pattern(folder, root, split, split)
     return None
 
 
-def _missing_list_error(folder: Path, root: Path, split: str) -> DatasetError:
+def _missing_list_error(folder: Path, root: Path, split: str, version: str | None = None) -> DatasetError:
+    file = f"{split}.txt" if version is None else f"{split}_{version}.txt"
+    what = f"split {split!r}" + ("" if version is None else f" version {version!r}")
+    versions = split_list_versions(folder).get(split)
+    hint = f"; versions of {split!r} here: {', '.join(versions)}" if versions else ""
     return DatasetError(
-        folder / f"{split}.txt",
-        f"split list for split {split!r} not found; split files that exist: {_existing_txt(root)}",
+        folder / file,
+        f"split list for {what} not found{hint}; split files that exist: {_existing_txt(root)}",
     )
 
 
-def resolve_split(root: Path, split: str, split_dir: str | os.PathLike | None = None) -> SplitLists:
-    """Find and read the split list(s) for ``split`` under ``root``."""
+def _all_files(folder: Path, root: Path, version: str | None) -> list[Path]:
+    """The list(s) whose union is split 'all' (see module docstring)."""
+    sfx = "" if version is None else f"_{version}"
+    whole = folder / f"trainvaltest{sfx}.txt"
+    if whole.is_file():
+        return [whole]
+    test = _list_for(folder, root, "test", version)
+    trainval = folder / f"trainval{sfx}.txt"
+    train, val = folder / f"train{sfx}.txt", folder / f"val{sfx}.txt"
+    if test is not None and trainval.is_file():
+        return [trainval, test]
+    if test is not None and train.is_file() and val.is_file():
+        return [train, val, test]
+    train_any = _list_for(folder, root, "train", version)
+    if test is not None and train_any is not None:
+        return [train_any, test]
+    raise DatasetError(
+        whole,
+        f"split 'all' needs trainvaltest{sfx}.txt, or trainval{sfx}.txt + test{sfx}.txt, or "
+        f"train{sfx}.txt + val{sfx}.txt + test{sfx}.txt; split files that exist: {_existing_txt(root)}",
+    )
+
+
+def resolve_split(root: Path, split: str, split_dir: str | os.PathLike | None = None,
+                  split_version: str | None = None) -> SplitLists:
+    """Find and read the split list(s) for ``split`` (and ``split_version``) under ``root``."""
     if not isinstance(split, str) or not split:
         raise ValueError(f"split must be a non-empty string, got {split!r}")
+    if split_version is not None and (not isinstance(split_version, str) or not split_version):
+        raise ValueError(f"split_version must be None or a non-empty string, got {split_version!r}")
     folder = resolve_split_dir(root, split_dir)
     files: list[Path]
     if split in ("all", "trainvaltest"):
-        whole = folder / "trainvaltest.txt"
-        if whole.is_file():
-            files = [whole]
-        else:
-            test = _list_for(folder, root, "test")
-            trainval = folder / "trainval.txt"
-            train, val = folder / "train.txt", folder / "val.txt"
-            if test is not None and trainval.is_file():
-                files = [trainval, test]
-            elif test is not None and train.is_file() and val.is_file():
-                files = [train, val, test]
-            else:
-                train_any = _list_for(folder, root, "train")
-                if test is not None and train_any is not None:
-                    files = [train_any, test]
-                else:
-                    raise DatasetError(
-                        folder / "trainvaltest.txt",
-                        "split 'all' needs trainvaltest.txt, or trainval.txt + test.txt, or "
-                        "train.txt + val.txt + test.txt; split files that exist: "
-                        f"{_existing_txt(root)}",
-                    )
+        version = split_version
+        if version is None and not (folder / "trainvaltest.txt").is_file():
+            test = _list_for(folder, root, "test", None)
+            if test is not None and test.stem != "test":  # a versioned test list was picked
+                version = test.stem[len("test_"):]
+        files = _all_files(folder, root, version)
     elif split in ("train", "val", "trainval", "test"):
-        found = _list_for(folder, root, split)
+        found = _list_for(folder, root, split, split_version)
         if found is None:
-            raise _missing_list_error(folder, root, split)
+            raise _missing_list_error(folder, root, split, split_version)
         files = [found]
     else:
-        # Any other name is taken as a list file name (e.g. "train_NUAA-SIRST", "test_50_50").
+        # Any other name is taken as a list file name (e.g. "train_NUAA-SIRST", "test_full").
+        if split_version is not None:
+            raise ValueError(
+                f"split_version={split_version!r} goes with a split name ({', '.join(SPLIT_NAMES)}), "
+                f"not with the list file name {split!r}"
+            )
         direct = folder / (split if split.endswith(".txt") else f"{split}.txt")
         if not direct.is_file():
             raise DatasetError(
@@ -268,6 +398,8 @@ def mask_stem(name: str, layout: str) -> str:
         return f"{name}_pixels0"
     if layout in ("irstd1k", "nudt", "plain"):
         return name
+    if layout in ("sirst_v2", "voc"):
+        return f"{name}_pixels0"
     raise ValueError(f"unknown layout {layout!r}; expected 'auto' or one of {LAYOUTS}")
 
 
@@ -291,3 +423,83 @@ def detect_layout(names: tuple[str, ...] | list[str], mask_index: dict[str, list
     if all(re.fullmatch(r"\d+", n) for n in first):
         return "nudt"
     return "plain"
+
+
+@dataclass(frozen=True)
+class DatasetFolders:
+    """Where a dataset's images and masks are (see "Folders and mask naming" above).
+
+    ``structure`` is "sirst_v2", "voc" or "standard" (``images/`` + ``masks/``: nuaa, irstd1k,
+    nudt, plain); ``image_dirs`` the image folders that exist (SIRST v2: ``images/targets`` and
+    ``images/backgrounds``); ``background_dir`` the folder of target-free scenes, or None.
+    """
+
+    structure: str
+    image_dirs: tuple[Path, ...]
+    masks_dir: Path
+    background_dir: Path | None = None
+
+
+def detect_structure(root: Path) -> str:
+    """"sirst_v2", "voc" or "standard", from the folders under root (no file is read)."""
+    if (root / "images" / "targets").is_dir() or (root / "images" / "backgrounds").is_dir() \
+            or (root / "annotations" / "masks").is_dir():
+        return "sirst_v2"
+    if (root / "PNGImages").is_dir():
+        return "voc"
+    return "standard"
+
+
+def find_mask_dir(root: Path) -> Path:
+    """The mask folder of a VOC-style devkit: the single ``BinaryMask`` one or two levels below
+    root, else the single ``masks``/``mask`` folder at those depths (DatasetError otherwise)."""
+    level1 = sorted(d for d in root.iterdir() if d.is_dir())
+    level2 = sorted(e for d in level1 for e in d.iterdir() if e.is_dir())
+    for names in (("binarymask",), ("masks", "mask")):
+        found = [d for d in level1 + level2 if d.name.lower() in names]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise DatasetError(
+                root, "several mask folders (" + ", ".join(str(d.relative_to(root)) for d in found)
+                + "); keep one, or read the dataset with its own layout",
+            )
+    raise DatasetError(
+        root, "VOC-style dataset (PNGImages/) without a mask folder: expected a BinaryMask/ "
+        "(e.g. SIRST/BinaryMask/) or masks/ folder one or two levels below the root",
+    )
+
+
+def dataset_folders(root: Path, layout: str = "auto") -> DatasetFolders:
+    """The image and mask folders of the dataset at root for ``layout`` ("auto" detects)."""
+    structure = detect_structure(root) if layout == "auto" else (layout if layout in STRUCTURED_LAYOUTS else "standard")
+    if structure == "sirst_v2":
+        targets, backgrounds = root / "images" / "targets", root / "images" / "backgrounds"
+        image_dirs = tuple(d for d in (targets, backgrounds) if d.is_dir())
+        if not image_dirs:
+            raise DatasetError(targets, "SIRST v2 dataset has no images/targets/ or images/backgrounds/ folder")
+        masks = root / "annotations" / "masks"
+        if not masks.is_dir():
+            raise DatasetError(masks, "SIRST v2 dataset has no annotations/masks/ folder")
+        return DatasetFolders("sirst_v2", image_dirs, masks, backgrounds if backgrounds.is_dir() else None)
+    if structure == "voc":
+        images = root / "PNGImages"
+        if not images.is_dir():
+            raise DatasetError(images, "VOC-style dataset has no PNGImages/ folder")
+        return DatasetFolders("voc", (images,), find_mask_dir(root))
+    images, masks = root / "images", root / "masks"
+    for folder, what in ((images, "images"), (masks, "masks")):
+        if not folder.is_dir():
+            raise DatasetError(
+                folder, f"dataset root has no {what}/ folder (expected root/images/ and root/masks/)"
+            )
+    return DatasetFolders("standard", (images,), masks)
+
+
+def merged_index(folders: tuple[Path, ...] | list[Path]) -> dict[str, list[Path]]:
+    """:func:`index_folder` of several folders merged (a stem in two folders has two paths)."""
+    index: dict[str, list[Path]] = {}
+    for folder in folders:
+        for stem, paths in index_folder(folder).items():
+            index.setdefault(stem, []).extend(paths)
+    return index
