@@ -42,8 +42,9 @@ def _dataset_arguments(func=None, *, data_required: bool = True):
     for args, kwargs in reversed(
         [
             (("--data",), dict(required=data_required, type=Path, default=None, help="dataset root (images/, masks/, split lists)")),
-            (("--split",), dict(default="test", help="split to use: train, val, trainval, test or all (default: test)")),
-            (("--layout",), dict(default="auto", help="naming convention: auto, nuaa, irstd1k, nudt, plain (default: auto)")),
+            (("--split",), dict(default="test", help="split to use: train, val, trainval, test or all, or a list's file name such as test_v1 (default: test)")),
+            (("--split-version",), dict(default=None, help="version of versioned split lists, <split>_<version>.txt (SIRST v2: full, v1, v1fullv2target; default: the layout's)")),
+            (("--layout",), dict(default="auto", help="folder layout: auto, nuaa, irstd1k, nudt, plain, sirst_v2, voc (default: auto)")),
             (("--split-dir",), dict(default=None, help="folder of split lists inside the root, e.g. idx_320 (default: idx_427 for SIRST, else the root)")),
             (
                 ("--on-size-mismatch",),
@@ -80,6 +81,7 @@ def _open_dataset(args: argparse.Namespace):
         split=args.split,
         layout=args.layout,
         split_dir=args.split_dir,
+        split_version=args.split_version,
         descriptions=None,
         on_size_mismatch=args.on_size_mismatch,
     )
@@ -157,15 +159,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("train", "train (or reuse) one experiment run from a JSON run config, then print its test metrics")
+@command("train", "train (or reuse) one experiment run from a JSON run config, then print its test metrics; "
+                  "under torchrun, every process trains a shard (DistributedDataParallel) and rank 0 alone writes")
 @_weights_arguments(only=("sam_checkpoint", "clip_checkpoint"))
 @arg("--json", action="store_true", help="print the run record as one JSON object")
 @arg("--no-progress", action="store_true", help="no progress bars")
-@arg("--device", default="cpu", help="torch device (default cpu)")
+@arg("--channels-last", action="store_true",
+     help="channels-last (NHWC) memory format for the model and its input batches: faster convolutions on CUDA; "
+          "not part of the run's identity")
+@arg("--device", default="cpu", help="torch device (default cpu); under torchrun 'cuda' means cuda:<LOCAL_RANK>")
 @arg("--results", type=Path, default=None, help="results folder (default: ./results)")
 @arg("--data", type=Path, default=None, help="dataset root for a config whose dataset is not 'synthetic'")
 @arg("--config", required=True, type=Path, help="JSON file with RunConfig fields (see irstd_lib.experiments)")
 def cmd_train(args: argparse.Namespace) -> int:
+    import torch.distributed as dist
+
+    from irstd_lib.engine.distributed import cleanup_distributed, setup_distributed
     from irstd_lib.experiments import RunConfig, run_experiment
 
     config = RunConfig.from_file(args.config)
@@ -174,7 +183,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     weights = weights_kwargs(args)
     if weights:
         config = config.replace(model_kwargs={**config.model_kwargs, **weights})
-    run = run_experiment(config, data_root=args.data, results_dir=args.results, device=args.device, progress=not args.no_progress)
+    # With torchrun's WORLD_SIZE > 1 this joins the process group (gloo on CPU, nccl on CUDA);
+    # a group the caller initialised is left to the caller to destroy.
+    owns_group = not (dist.is_available() and dist.is_initialized())
+    rank, _, device = setup_distributed(args.device)
+    try:
+        run = run_experiment(config, data_root=args.data, results_dir=args.results, device=str(device),
+                             progress=not args.no_progress, channels_last=args.channels_last)
+    finally:
+        if owns_group:
+            cleanup_distributed()
+    if rank != 0:
+        return 0  # rank 0 prints the run
     if args.json:
         print(json.dumps(run.record, sort_keys=True))
     else:
@@ -183,15 +203,47 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("reproduce", "execute every notebook of a profile through papermill and write results/<profile>/REPORT.md")
-@arg("--only", nargs="*", default=None, help="notebook names to run (default: all)")
+@command("reproduce", "execute every notebook of a profile through papermill and write results/<profile>/REPORT.md; "
+                      "with --plan, list the runs it would train instead")
+@arg("--cpu-gflops", type=float, default=None, metavar="GFLOP/S",
+     help="with --plan: effective CPU training throughput assumed for the CPU estimate (default: the plan's, printed with it)")
+@arg("--gpu-tflops", type=float, default=None, metavar="TFLOP/S",
+     help="with --plan: effective GPU training throughput assumed for the GPU-hours estimate (default: the plan's, printed with it)")
+@arg("--json", action="store_true", help="with --plan: print the plan as one JSON object")
+@arg("--plan", action="store_true",
+     help="train nothing: print every run the profile's notebooks would train (model, dataset, settings, hash, notebooks, "
+          "expected cost, the inputs it needs and which are missing) and the classical scorings")
+@_weights_arguments(only=("sam_checkpoint", "clip_checkpoint"))
+@arg("--device", default=None,
+     help="torch device every notebook trains and evaluates on, e.g. cuda (default: the notebooks' own, cpu)")
+@arg("--only", nargs="*", default=None, help="notebook names to run, or with --plan to list the runs of (default: all)")
 @arg("--results", type=Path, default=None, help="results folder (default: ./results)")
 @arg("--data", type=Path, default=None, help="a real dataset folder the notebooks use instead of the profile's default")
 @arg("--profile", default="smoke", choices=["smoke", "paper"], help="smoke: 2-core CPU, synthetic data; paper: the papers' settings, GPU")
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    # The checkpoints and the device reach the notebooks as their parameters of the same names (the
+    # paper profile needs the checkpoints; a notebook that does not declare one ignores it, papermill warns).
+    notebook_parameters = {key: str(Path(value).expanduser().resolve()) for key in ("clip_checkpoint", "sam_checkpoint")
+                           if (value := getattr(args, key, None)) is not None}
+    if args.device is not None:
+        notebook_parameters["device"] = args.device  # the notebooks' ``device`` parameter
+    if args.plan:
+        plan_inputs = {k: v for k, v in notebook_parameters.items() if k != "device"}
+        from irstd_lib.reproductions import plan
+
+        described = plan.describe_plan(
+            args.profile, data_root=args.data, results_dir=args.results, only=args.only,
+            gpu_tflops=args.gpu_tflops if args.gpu_tflops is not None else plan.DEFAULT_GPU_TFLOPS,
+            cpu_gflops=args.cpu_gflops if args.cpu_gflops is not None else plan.DEFAULT_CPU_GFLOPS, **plan_inputs)
+        print(json.dumps(described, sort_keys=True) if args.json else plan.format_plan(described))
+        return 0
+    if args.json or args.gpu_tflops is not None or args.cpu_gflops is not None:
+        print("error: --json, --gpu-tflops and --cpu-gflops go with --plan", file=sys.stderr)
+        return 2
     from irstd_lib.reproduce import reproduce
 
-    report = reproduce(args.profile, data_root=args.data, only=args.only, results_dir=args.results)
+    report = reproduce(args.profile, data_root=args.data, only=args.only, results_dir=args.results,
+                       extra_parameters=notebook_parameters or None)
     print(f"wrote {report.report_path} ({report.seconds / 60:.1f} min)")
     if report.failures:
         for failure in report.failures:
@@ -235,6 +287,21 @@ def cmd_synth(args: argparse.Namespace) -> int:
     out = write_synthetic_dataset(args.out, n=args.n, seed=args.seed, size=args.size, overwrite=args.overwrite)
     print(f"wrote {args.n} synthetic images to {out}")
     return 0
+
+
+@command("datasets", "check a dataset folder: layout, split lists, sizes, modes, targets, and every flaw named with its file "
+                     "(exit 1 on an error, 0 with warnings only)")
+@arg("--json", action="store_true", help="print the report as one JSON object")
+@arg("--split-dir", default=None, help="check only the split lists of this folder (relative to ROOT or absolute)")
+@arg("--layout", default="auto", help="auto, nuaa, irstd1k, nudt, plain, sirst_v2, voc (default: auto)")
+@arg("action", choices=["check"], help="check: report the dataset's contents and flaws")
+@arg("root", type=Path, metavar="ROOT", help="dataset root")
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from irstd_lib.data.check import check_dataset, format_report
+
+    report = check_dataset(args.root, layout=args.layout, split_dir=args.split_dir)
+    print(json.dumps(report.to_dict(), sort_keys=True) if args.json else format_report(report))
+    return report.exit_code
 
 
 def _register_external(name: str, help_text: str, add_arguments, run) -> None:

@@ -56,6 +56,7 @@ import numpy as np
 
 from irstd_lib.io import atomic_save, atomic_write_json
 from irstd_lib.paths import cache_dir
+from irstd_lib.progress import announce_task
 from irstd_lib.results import results_root
 
 # Bumped when a change to the library changes trained numbers (or the record's layout) for the
@@ -66,7 +67,7 @@ TRAIN_POLICIES = ("crop", "resize")
 
 # Settings added after records were made enter a run's identity only away from their default, so
 # that the records made before them keep their hashes.
-_DATA_FIELDS_ADDED_LATER = {"train_policy": "crop", "split_scheme": "standard"}
+_DATA_FIELDS_ADDED_LATER = {"train_policy": "crop", "split_scheme": "standard", "split_version": None}
 
 PREVIEW_IMAGES = 4
 """Score maps kept per run: the first test images and as many of the hardest."""
@@ -76,7 +77,7 @@ INSPECTED_IMAGES = 3
 
 # TrainConfig fields a run sets from elsewhere (data, seed) or that never change numbers.
 _TRAIN_FIELDS_FROM_RUN = ("seed", "train_size", "val_size", "eval_policy", "device", "progress")
-_TRAIN_FIELDS_NOT_IN_IDENTITY = ("device", "progress", "num_workers")
+_TRAIN_FIELDS_NOT_IN_IDENTITY = ("device", "progress", "num_workers", "channels_last")
 
 
 def _reject_unknown_keys(values: dict, dataclass_type: type, what: str) -> None:
@@ -102,7 +103,8 @@ class DataConfig:
 
     Splits: ``train_split`` and ``test_split`` name lists of the dataset's own
     (``split_scheme="standard"``) or of SAIST's 50/30/20 partition (``"saist_50_30_20"``, seeded by
-    the run's seed; :mod:`irstd_lib.data.splits`)."""
+    the run's seed; :mod:`irstd_lib.data.splits`); ``split_version`` picks versioned lists
+    (SIRST v2's ``trainval_full.txt`` / ``test_v1.txt``; None: the layout's default)."""
 
     dataset: str = "synthetic"
     synthetic: dict = field(default_factory=lambda: {"n": 120, "seed": 0, "size": 128})
@@ -115,6 +117,7 @@ class DataConfig:
     eval_policy: str = "resize"
     train_policy: str = "crop"
     split_scheme: str = "standard"
+    split_version: str | None = None  # versioned lists (SIRST v2: test_full.txt, test_v1.txt); see irstd_lib.data.layout
 
     def __post_init__(self) -> None:
         from irstd_lib.data.transforms import EVAL_POLICIES
@@ -226,8 +229,12 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def run_identity(config: RunConfig, fingerprints: dict[str, str]) -> dict[str, Any]:
-    """What makes a run's numbers (see the module docstring); its hash names the run."""
+def run_identity(config: RunConfig, fingerprints: dict[str, str], world_size: int = 1) -> dict[str, Any]:
+    """What makes a run's numbers (see the module docstring); its hash names the run.
+
+    ``world_size`` (the number of DDP processes) enters only when it is not 1: ``batch_size`` is
+    per process, so N processes train on N times the batch with 1/N of the steps, other numbers
+    that must not share a one-process run's folder; one-process hashes stay as they were."""
     from irstd_lib.conditioning import get_kind
 
     data = asdict(config.data)
@@ -248,6 +255,7 @@ def run_identity(config: RunConfig, fingerprints: dict[str, str]) -> dict[str, A
         "conditioning": {"kind": kind, **get_kind(kind).identity(config.condition_settings, config.seed)},
         "train": train,
         "seed": config.seed,
+        **({"world_size": world_size} if world_size != 1 else {}),
     }
 
 
@@ -383,8 +391,8 @@ def open_split(data: DataConfig, root: Path, split: str, with_descriptions: bool
     from irstd_lib.data.splits import split_folder
 
     split_dir = split_folder(root, data.split_scheme, seed, data.split_dir) or data.split_dir
-    return IRSTDDataset(root, split=split, split_dir=split_dir, descriptions="target" if with_descriptions else None,
-                        on_size_mismatch=data.on_size_mismatch)
+    return IRSTDDataset(root, split=split, split_dir=split_dir, split_version=data.split_version,
+                        descriptions="target" if with_descriptions else None, on_size_mismatch=data.on_size_mismatch)
 
 
 @dataclass
@@ -448,7 +456,9 @@ def prepare_run(
     with_files = kind.needs_description_files(config.condition_settings)
     train_set = open_split(config.data, root, config.data.train_split, with_files, config.seed)
     test_set = open_split(config.data, root, config.data.test_split, with_files, config.seed)
-    identity = run_identity(config, {"train": train_set.fingerprint(), "test": test_set.fingerprint()})
+    from irstd_lib.engine.distributed import get_world_size
+
+    identity = run_identity(config, {"train": train_set.fingerprint(), "test": test_set.fingerprint()}, get_world_size())
     digest = run_hash(identity)
     return PreparedRun(config, root, train_set, test_set, identity, digest,
                        results_root(results_dir) / "runs" / digest, cache_dir("runs", digest), device)
@@ -473,6 +483,7 @@ def run_experiment(
     device: str = "cpu",
     progress: bool = True,
     retrain: bool = False,
+    channels_last: bool = False,
 ) -> RunResult:
     """Train and evaluate ``config`` once; later calls return the recorded run.
 
@@ -480,34 +491,51 @@ def run_experiment(
     counts as finished only when everything else is in place. An interrupted run resumes from
     the last checkpoint in ``$IRSTD_CACHE/runs/<hash>/``. The final weights are evaluated (no
     selection on the test split); ``best.pt`` beside them is kept for users who validate.
-    """
-    from irstd_lib.data.transforms import TorchIRSTDDataset, TrainTransform
-    from irstd_lib.engine import Trainer
+    ``channels_last`` is a runtime option of the trainer (not part of the run's identity).
 
-    prep = prepare_run(config, data_root, results_dir, device)
+    Under DDP (a process group initialised, as ``torchrun ... -m irstd_lib train`` does), every
+    process calls this with the same arguments: rank 0 opens the data and prepares the condition
+    first (writing the synthetic dataset and caches), then the others (reading them); all train
+    their shards (:class:`~irstd_lib.engine.Trainer`); rank 0 alone writes the run folder
+    (``config.json`` and, once, the finished record) and evaluates on the test split, while the
+    others wait at a barrier and then return the record rank 0 wrote. A record made by N > 1
+    processes says so (``"world_size"``, also in its identity, hence its hash): ``batch_size``
+    is per process.
+    """
+    from irstd_lib.engine import Trainer
+    from irstd_lib.engine.distributed import barrier, get_world_size, is_main_process, main_process_first
+
+    is_main = is_main_process()
+    with main_process_first():
+        prep = prepare_run(config, data_root, results_dir, device)
     metrics_path = prep.run_dir / "metrics.json"
     if metrics_path.is_file() and not retrain:
         return RunResult(config, prep.hash, prep.run_dir, prep.checkpoint_dir, json.loads(metrics_path.read_text()))
-    if retrain and prep.checkpoint_dir.is_dir():
-        import shutil
+    if is_main:  # the other ranks are waiting in the next main_process_first
+        if retrain and prep.checkpoint_dir.is_dir():
+            import shutil
 
-        shutil.rmtree(prep.checkpoint_dir)
-        prep.checkpoint_dir.mkdir(parents=True)
-
-    atomic_write_json(prep.run_dir / "config.json", {"hash": prep.hash, "config": config.to_dict(), "identity": prep.identity})
-    condition = prep.prepare_condition(progress)
+            shutil.rmtree(prep.checkpoint_dir)
+            prep.checkpoint_dir.mkdir(parents=True)
+        atomic_write_json(prep.run_dir / "config.json", {"hash": prep.hash, "config": config.to_dict(), "identity": prep.identity})
+    with main_process_first():
+        condition = prep.prepare_condition(progress and is_main)
     train_cfg = config.train_config(device, progress)
+    if channels_last:
+        train_cfg = replace(train_cfg, channels_last=True)
     model = prep.build_model(condition.model_kwargs)
-    if config.data.train_policy == "crop":
-        transform = TrainTransform(config.data.train_size, pad_value=model.input_spec.pad_value)
-        train_data = TorchIRSTDDataset(prep.train_set, transform=transform, seed=config.seed)
-    else:
-        train_data = TorchIRSTDDataset(prep.train_set, size=config.data.train_size, seed=config.seed)
+    train_data = training_dataset(config, prep.train_set, pad_value=model.input_spec.pad_value)
     trainer = Trainer(model, train_cfg, train_data, val_data=None, checkpoint_dir=prep.checkpoint_dir, conditioner=condition.train,
                       run_info={"hash": prep.hash, "model": config.model})
+    if is_main:
+        announce_task(f"training {config.model} (run {prep.hash})")
     fit = trainer.fit()
+    if not is_main:
+        barrier()  # while rank 0 evaluates and writes the record
+        return RunResult(config, prep.hash, prep.run_dir, prep.checkpoint_dir, json.loads(metrics_path.read_text()))
 
-    evaluations, details, maps = evaluate_run(trainer.model, prep.test_set, train_cfg, condition.evaluations,
+    announce_task(f"evaluating {config.model} (run {prep.hash})")
+    evaluations, details, maps = evaluate_run(trainer.module, prep.test_set, train_cfg, condition.evaluations,
                                               config.primary_evaluation, device, progress)
     from irstd_lib.engine.evaluate import inspect
 
@@ -522,6 +550,8 @@ def run_experiment(
         "epochs": len(history), "train_seconds": round(sum(h.get("time_s", 0.0) for h in history), 1),
         "preview": list(maps),
     }
+    if get_world_size() > 1:
+        record["world_size"] = get_world_size()
     atomic_write_json(prep.run_dir / "details.json", details)
     _write_maps(prep.run_dir / "maps.npz", maps)
     if inspection:
@@ -530,6 +560,7 @@ def run_experiment(
     _write_history(prep.run_dir / "history.csv", history)
     _write_preview(prep.run_dir / "preview.png", prep.test_set, maps)
     atomic_write_json(metrics_path, record)
+    barrier()  # the other ranks read the record now
     return RunResult(config, prep.hash, prep.run_dir, prep.checkpoint_dir, record)
 
 
@@ -570,6 +601,8 @@ def score_classical(
                 "test_split": data.test_split, "on_size_mismatch": data.on_size_mismatch, "fingerprint": test_set.fingerprint()}
     if data.dataset == "synthetic":
         settings["synthetic"] = data.synthetic
+    if data.split_version is not None:  # entered only when set, so earlier scorings keep their hashes
+        settings["split_version"] = data.split_version
     identity = {"format": RUN_FORMAT_VERSION, "model": {"builder": variant.builder_path, "kwargs": kwargs, "version": variant.version},
                 "data": settings, "evaluation": {"size": size, "policy": policy, "roc_thresholds": ROC_THRESHOLDS}}
     digest = run_hash(identity)
@@ -578,6 +611,7 @@ def score_classical(
     if metrics_path.is_file():
         return ScoredRun(method, digest, run_dir, json.loads(metrics_path.read_text()))
     atomic_write_json(run_dir / "config.json", {"hash": digest, "method": method, "identity": identity})
+    announce_task(f"scoring {method} on {data.dataset} (run {digest})")
     first = list(test_set.names[:PREVIEW_IMAGES])
     result = evaluate(build_model(method, **(method_kwargs or {})), test_set, size=size, policy=policy, progress=progress,
                       per_image=True, roc_thresholds=ROC_THRESHOLDS, keep_maps=first)

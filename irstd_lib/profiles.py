@@ -39,6 +39,10 @@
   only sets where training starts), CLIP ViT-B-16 loaded from a local checkpoint the user names
   (``clip_checkpoint``) with its text encoder fine-tuned (``clip_text="finetune"``, at 0.01 of
   the lr: the paper's "fine-tuned CLIP text encoder"), and a real dataset folder (``data_root``).
+  SAIST keeps its own paper recipe (Adam 1e-4, cosine, 400 epochs, batch 4, 1024 px, its
+  50/30/20 split) with bf16 on top: ``saist["train_base"]`` says whether SAIST's overrides go
+  over the profile's ``train`` budget (``"profile"``, smoke) or over SAIST's recipe alone
+  (``"variant"``, paper).
 
 Notebooks call :func:`get_profile` and build their run configs from it, so changing a setting
 here changes every table consistently: ``train`` overrides each model's own recipe (the same
@@ -113,6 +117,7 @@ PROFILES: dict[str, Profile] = {
             # resized images), the profile's budget with SAIST's own optimizer at a CPU learning rate.
             "model_kwargs": {"sam": "tiny", "clip": "tiny", "depth_width": 8, "coop_context": 4},
             "size": 128,
+            "train_base": "profile",  # the profile's budget (epochs, batch), then these overrides
             "train": {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "warmup_cosine", "warmup_epochs": 1},
             "split_scheme": "standard",
         },
@@ -157,6 +162,7 @@ PROFILES: dict[str, Profile] = {
             # recipe (Adam 1e-4, cosine, 400 epochs, batch 4), its 50/30/20 split.
             "model_kwargs": {"sam": "vit_b", "clip": "ViT-B-16"},
             "size": 1024,
+            "train_base": "variant",  # SAIST's own recipe, not LGNet's: only bf16 on top
             "train": {"amp": "bf16"},
             "split_scheme": "saist_50_30_20",
         },

@@ -5,6 +5,8 @@ Each notebook in :data:`NOTEBOOKS` is executed with the profile's parameters inj
 notebook does not stop the others: the run goes on, and at the end the report names every
 failure with its error, and the command exits non-zero. Finished training runs are reused
 (see :mod:`irstd_lib.experiments`), so a second ``reproduce`` only re-renders tables and figures.
+While a notebook runs, the command's bar shows what its kernel is doing (which run is training,
+its epoch, step and loss; which method is being scored) through :mod:`irstd_lib.progress`.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 from tqdm.auto import tqdm
 
 from irstd_lib.io import atomic_write_text
+from irstd_lib.progress import ENV_VAR, read_status
 from irstd_lib.results import profile_dir
 
 KERNEL_NAME = "irstd-lang"
@@ -172,25 +178,73 @@ def reproduce(
     report = ReproduceReport(profile=profile)
     start = time.perf_counter()
     bar = tqdm(names, desc=f"reproduce {profile}", unit="notebook", disable=not progress)
-    for name in bar:
-        bar.set_postfix_str(name)
-        # The results folder is always passed, absolute: the notebooks run in their own folder.
-        parameters: dict = {"profile": profile, "results_dir": str(out_dir.parent.resolve())}
-        if data_root:
-            parameters["data_root"] = str(data_root)
-        parameters.update(extra_parameters or {})
-        t0 = time.perf_counter()
-        target = out_dir / "notebooks" / f"{name}.ipynb"
-        try:
-            execute_notebook(notebook_dir / f"{name}.ipynb", target, parameters, kernel_name=kernel)
-            report.results.append(NotebookResult(name, True, time.perf_counter() - t0, output=target))
-        except Exception as exc:  # noqa: BLE001 - one failing notebook must not stop the others
-            message = _short_error(exc)
-            report.results.append(NotebookResult(name, False, time.perf_counter() - t0, error=message))
-            tqdm.write(f"FAILED {name}: {message}", file=sys.stderr)
+    with _kernel_status(bar if progress else None) as show:
+        for name in bar:
+            show(name)
+            _execute_one(name, profile, out_dir, notebook_dir, data_root, extra_parameters, kernel, report)
     report.seconds = time.perf_counter() - start
     report.report_path = write_report(report, out_dir)
     return report
+
+
+@contextmanager
+def _kernel_status(bar) -> Iterator[Callable[[str], None]]:
+    """Show, beside the notebook count, what the kernel is doing (which run, which epoch): the
+    kernels ``reproduce`` starts inherit ``IRSTD_PROGRESS_FILE`` (see :mod:`irstd_lib.progress`),
+    and a thread shows its line on ``bar`` once a second. Yields a function naming the notebook."""
+    if bar is None:
+        yield lambda name: None
+        return
+    fd, status_path = tempfile.mkstemp(prefix="irstd-progress-", suffix=".txt")
+    os.close(fd)
+    previous = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = status_path
+    current = {"notebook": "", "status": ""}
+    stop = threading.Event()
+
+    def show(name: str) -> None:
+        current["notebook"], current["status"] = name, ""
+        Path(status_path).write_text("")
+        bar.set_postfix_str(name)
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            status = read_status(status_path)
+            if status and status != current["status"]:
+                current["status"] = status
+                bar.set_postfix_str(f"{current['notebook']}: {status}")
+
+    watcher = threading.Thread(target=watch, name="kernel-status", daemon=True)
+    watcher.start()
+    try:
+        yield show
+    finally:
+        stop.set()
+        watcher.join()
+        if previous is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = previous
+        Path(status_path).unlink(missing_ok=True)
+
+
+def _execute_one(name: str, profile: str, out_dir: Path, notebook_dir: Path, data_root, extra_parameters: dict | None,
+                 kernel: str, report: "ReproduceReport") -> None:
+    """Execute one notebook and add its result to ``report`` (a failure is recorded, not raised)."""
+    # The results folder is always passed, absolute: the notebooks run in their own folder.
+    parameters: dict = {"profile": profile, "results_dir": str(out_dir.parent.resolve())}
+    if data_root:
+        parameters["data_root"] = str(data_root)
+    parameters.update(extra_parameters or {})
+    t0 = time.perf_counter()
+    target = out_dir / "notebooks" / f"{name}.ipynb"
+    try:
+        execute_notebook(notebook_dir / f"{name}.ipynb", target, parameters, kernel_name=kernel)
+        report.results.append(NotebookResult(name, True, time.perf_counter() - t0, output=target))
+    except Exception as exc:  # noqa: BLE001 - one failing notebook must not stop the others
+        message = _short_error(exc)
+        report.results.append(NotebookResult(name, False, time.perf_counter() - t0, error=message))
+        tqdm.write(f"FAILED {name}: {message}", file=sys.stderr)
 
 
 def _short_error(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ What it does, and the choices made where the papers are silent:
 - **Batches**: shuffled; the last incomplete batch is dropped (``drop_last=True``) when the
   dataset holds more than one batch, because BatchNorm cannot train on a single sample whose
   deepest feature map is 1x1 (tiny inputs) and because equal-size batches keep step counts
-  fixed for the scheduler.
+  fixed for the scheduler. Under DDP this holds per process (below).
 - **Loss**: :class:`~irstd_lib.engine.losses.DeepSupervisionLoss` (``config.loss``,
   ``aux_weight``, ``aux_reduction``); LGNet: BCE at every decoder output, summed.
 - **Model**: any :class:`~irstd_lib.models.base.IRSTDModel`; the trainer reads only the contract:
@@ -31,6 +31,14 @@ What it does, and the choices made where the papers are silent:
 - **Mixed precision**: ``amp="bf16"`` autocasts the forward pass to bfloat16 on CUDA only (no
   grad scaler needed for bf16); on CPU it is ignored (logged once). Losses are always float32.
   A non-finite loss stops training with :class:`FloatingPointError` naming epoch and step.
+  ``amp`` changes the numbers, so it is a training setting (part of a run's identity), not a
+  runtime switch.
+- **Memory format**: ``channels_last=True`` puts the model's 4-D weights and every input batch
+  in ``torch.channels_last`` (NHWC), which is what cuDNN's fastest convolution kernels (and
+  their bf16 tensor-core paths) want; on CPU it is allowed and usually neither faster nor
+  slower. It is a runtime option like ``device``: it changes no result beyond float rounding,
+  so it may change between a run and its resumption and stays out of a run's identity
+  (``python -m irstd_lib train --channels-last``).
 - **Conditioning**: ``conditioner(batch, phase)`` (``phase`` "train" or "test") returns the
   model's ``condition``, e.g. LGNet's (B, D) target descriptors; without a conditioner the
   model gets ``None``.
@@ -45,8 +53,30 @@ What it does, and the choices made where the papers are silent:
   bit-identical to an uninterrupted run on CPU (same torch build and thread count: the number
   of threads changes the order of float sums, so runs with different ``OMP_NUM_THREADS`` differ
   in the last digits, then drift). The training fields of the config must match
-  the checkpoint's (``progress``, ``num_workers``, ``device`` may differ).
-- **Distributed**: see :mod:`irstd_lib.engine.distributed`.
+  the checkpoint's (``progress``, ``num_workers``, ``device``, ``channels_last`` may differ).
+- **Distributed** (a process group initialised, e.g. by ``torchrun``; see
+  :mod:`irstd_lib.engine.distributed`): the model is wrapped in ``DistributedDataParallel``,
+  which averages the gradients over the processes. Every epoch is sharded by a
+  ``DistributedSampler`` (shuffled, seeded with ``config.seed``, ``set_epoch(epoch)``), and
+  every rank gets the same number of samples so that all take the same number of steps (a
+  rank with one step more would wait forever in DDP's all-reduce): with ``drop_last`` the
+  sampler drops the ``len(train_data) % world_size`` samples of the shuffled tail, as the
+  loader then drops each rank's incomplete batch anyway; without it the sampler repeats up to
+  ``world_size - 1`` samples instead. ``batch_size`` is per process, so N processes take 1/N of
+  the single-process steps per epoch on N times the batch, and with a loss that is a mean over
+  equal per-rank batches (``bce``: a mean over pixels) one N-process step equals the
+  single-process step on the same global batch. Not so with batch-level losses (``softiou``
+  sums over the batch before dividing) nor with BatchNorm on CPU: on CUDA, BatchNorm layers
+  (:class:`~irstd_lib.models.layers.ChannelBatchNorm` included) become ``nn.SyncBatchNorm``,
+  which normalises with the statistics of the global batch (ChannelBatchNorm's fallback for a
+  training batch of one is then not needed: the global batch holds at least ``world_size``
+  samples); torch's ``SyncBatchNorm`` refuses CPU tensors, so CPU processes normalise with
+  their own batch statistics, and DDP broadcasts rank 0's running statistics before every
+  forward pass. Only rank 0 validates, shows progress, logs and writes checkpoints; its
+  validation metrics and epoch record are broadcast, so every rank returns the same history.
+  Every rank resumes from ``last.pt`` (the checkpoint folder must be one all ranks see), and a
+  checkpoint written by N processes resumes only with N processes (the global batch and the
+  steps per epoch depend on it).
 """
 
 from __future__ import annotations
@@ -62,6 +92,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 
 from irstd_lib.engine.checkpoint import (
@@ -78,13 +109,14 @@ from irstd_lib.engine.losses import AUX_REDUCTIONS, LOSS_KINDS, DeepSupervisionL
 from irstd_lib.engine.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
 from irstd_lib.engine.recipes import recipe
 from irstd_lib.models.base import IRSTDModel, grouped_parameters
+from irstd_lib.progress import announce_step
 
 __all__ = ["TrainConfig", "Trainer", "seed_everything", "epoch_seed"]
 
 logger = logging.getLogger(__name__)
 
 #: Config fields that may change between a run and its resumption.
-RESUME_FREE_FIELDS = ("progress", "num_workers", "device")
+RESUME_FREE_FIELDS = ("progress", "num_workers", "device", "channels_last")
 LOWER_IS_BETTER = ("Fa",)
 
 
@@ -130,6 +162,7 @@ class TrainConfig:
     threshold: float = 0.5
     train_size: int = 512  # recorded for the run record; the caller builds the TrainTransform
     device: str = "cpu"
+    channels_last: bool = False  # runtime option (see the module docstring), like device
     progress: bool = True
     select_metric: str = "IoU"
     drop_last: bool = True
@@ -197,7 +230,13 @@ class Trainer:
         if not isinstance(model, IRSTDModel):
             raise TypeError(f"Trainer needs an IRSTDModel (irstd_lib.models.base), got {type(model).__name__}")
         self.module = model.to(self.device)
+        if config.channels_last:
+            self.module = self.module.to(memory_format=torch.channels_last)
         if is_distributed():
+            if self.device.type == "cuda":
+                # Statistics of the global batch, as one process would have; CUDA only (torch's
+                # SyncBatchNorm refuses CPU tensors). Replaces the layers inside the model in place.
+                self.module = nn.SyncBatchNorm.convert_sync_batchnorm(self.module)
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model: nn.Module = nn.parallel.DistributedDataParallel(self.module, device_ids=ids)
         else:
@@ -251,12 +290,22 @@ class Trainer:
         else:
             logger.info(message)
 
+    def _sampler_drops_tail(self) -> bool:
+        """Whether the DistributedSampler drops the samples that do not divide among the ranks
+        (else it repeats some); see the module docstring."""
+        return bool(self.config.drop_last and len(self.train_data) >= self.world_size)  # type: ignore[arg-type]
+
+    def _samples_per_rank(self) -> int:
+        n = len(self.train_data)  # type: ignore[arg-type]
+        if self.world_size == 1:
+            return n
+        return n // self.world_size if self._sampler_drops_tail() else math.ceil(n / self.world_size)
+
     def _drop_last(self) -> bool:
-        n = len(self.train_data) // self.world_size  # type: ignore[arg-type]
-        return bool(self.config.drop_last and n > self.config.batch_size)
+        return bool(self.config.drop_last and self._samples_per_rank() > self.config.batch_size)
 
     def _steps_per_epoch(self) -> int:
-        n = math.ceil(len(self.train_data) / self.world_size)  # type: ignore[arg-type]
+        n = self._samples_per_rank()
         if n == 0:
             raise ValueError("train_data is empty")
         bs = self.config.batch_size
@@ -266,20 +315,24 @@ class Trainer:
         cfg = self.config
         if hasattr(self.train_data, "set_epoch"):
             self.train_data.set_epoch(epoch)  # type: ignore[attr-defined]
+        # The generator shuffles (one process) and seeds the workers; without it the DataLoader
+        # would draw the workers' seed from the global RNG.
+        generator = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
         common = dict(batch_size=cfg.batch_size, num_workers=cfg.num_workers, drop_last=self._drop_last(),
-                      pin_memory=self.device.type == "cuda")
+                      pin_memory=self.device.type == "cuda", generator=generator)
         if is_distributed():
             sampler = torch.utils.data.DistributedSampler(self.train_data, shuffle=True, seed=cfg.seed,
-                                                          drop_last=False)
+                                                          drop_last=self._sampler_drops_tail())
             sampler.set_epoch(epoch)
             return torch.utils.data.DataLoader(self.train_data, sampler=sampler, **common)
-        generator = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
-        return torch.utils.data.DataLoader(self.train_data, shuffle=True, generator=generator, **common)
+        return torch.utils.data.DataLoader(self.train_data, shuffle=True, **common)
 
     def _forward(self, batch: Mapping[str, Any], phase: str) -> Any:
         condition = self.conditioner(batch, phase) if self.conditioner is not None else None
         condition = move_to_device(condition, self.device)
         image = self.module.input_spec.prepare(batch["image"].to(self.device, non_blocking=True))
+        if self.config.channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
         if self.config.amp == "bf16":
             if self.device.type == "cuda":
                 with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -304,8 +357,48 @@ class Trainer:
                 + "); use another checkpoint_dir or delete the checkpoint",
             )
 
+    def _check_resume_world_size(self, saved: Mapping[str, Any]) -> None:
+        saved_world = int(saved.get("world_size", 1))  # checkpoints from before DDP: one process
+        if saved_world != self.world_size:
+            raise CheckpointError(
+                self.last_path,
+                f"written by {saved_world} process(es), resumed with {self.world_size}: the global batch "
+                "and the steps per epoch would change; resume with the same number of processes",
+            )
+
+    def _check_ranks_agree(self) -> None:
+        """Every rank must have resumed from the same epoch (a rank that did not see ``last.pt``
+        would train other epochs and hang the others)."""
+        if not is_distributed():
+            return
+        bounds = torch.tensor([self.epoch, -self.epoch], dtype=torch.int64, device=self.device)
+        dist.all_reduce(bounds, op=dist.ReduceOp.MAX)
+        latest, earliest = int(bounds[0]), -int(bounds[1])
+        if latest != earliest:
+            raise RuntimeError(
+                f"the ranks resumed after different epochs ({earliest} to {latest}): every rank must see "
+                f"{self.last_path} (a checkpoint folder shared by all processes)"
+            )
+
+    def _sync_buffers(self) -> None:
+        """Give every rank rank 0's buffers (BatchNorm running statistics): DDP broadcasts them
+        before each forward pass, so they differ only after the last one, but the ranks should
+        end holding what rank 0 saves."""
+        if is_distributed():
+            for buffer in self.module.buffers():
+                dist.broadcast(buffer, src=0)
+
+    def _share_from_main(self, record: dict[str, Any], improved: bool) -> tuple[dict[str, Any], bool]:
+        """Rank 0's validation results and epoch record on every rank (only rank 0 validates)."""
+        if not is_distributed():
+            return record, improved
+        shared = [record, improved, self.last_metrics, self.best_metric, self.best_epoch]
+        dist.broadcast_object_list(shared, src=0, device=self.device if self.device.type == "cuda" else None)
+        record, improved, self.last_metrics, self.best_metric, self.best_epoch = shared
+        return record, improved
+
     def _checkpoint_config(self) -> dict[str, Any]:
-        return {"train": self.config.to_dict(), "run": self.run_info}
+        return {"train": self.config.to_dict(), "run": self.run_info, "world_size": self.world_size}
 
     def _save(self, path: Path) -> None:
         save_checkpoint(path, self.module, self.optimizer, self.scheduler, epoch=self.epoch, step=self.step,
@@ -328,6 +421,7 @@ class Trainer:
             return False
         ckpt = load_checkpoint(self.last_path, self.module, self.optimizer, self.scheduler)
         self._check_resume_config(ckpt.get("config", {}))
+        self._check_resume_world_size(ckpt.get("config", {}))
         restore_rng_state(ckpt["rng_state"])
         self.epoch = int(ckpt["epoch"])
         self.step = int(ckpt["step"])
@@ -349,6 +443,7 @@ class Trainer:
         totals: dict[str, float] = {}
         seen = 0
         lr = float(self.optimizer.param_groups[0]["lr"])
+        first_step = self.step
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False,
                    disable=not (self.config.progress and self.is_main))
         for batch in bar:
@@ -374,6 +469,9 @@ class Trainer:
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + v * n
             bar.set_postfix(loss=f"{parts['total']:.4f}", lr=f"{lr:.2e}")
+            if self.is_main:
+                announce_step(f"epoch {epoch + 1}/{self.config.epochs}, step {self.step - first_step}/{len(loader)}, "
+                              f"loss {parts['total']:.4f}")
         if is_distributed():
             keys = sorted(totals)
             t = torch.tensor([totals[k] for k in keys] + [float(seen)], dtype=torch.float64, device=self.device)
@@ -422,6 +520,7 @@ class Trainer:
         seed_everything(cfg.seed)
         if resume:
             self.resume()
+        self._check_ranks_agree()
         if self.is_main:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
 
@@ -447,6 +546,8 @@ class Trainer:
                 if self._improved(float(value)):
                     self.best_metric, self.best_epoch, improved = float(value), self.epoch, True
             record["time_s"] = time.perf_counter() - started
+            record, improved = self._share_from_main(record, improved)
+            self._sync_buffers()
             self.history.append(record)
             if self.is_main:
                 if improved:

@@ -272,3 +272,37 @@ def metric_bars(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "nIoU", 
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _planned_roots(profile: str, data_root) -> list:
+    """The datasets :func:`comparison_tables` makes a table for. Where it refuses (a real-data
+    profile without ``data_root``), the profile's own dataset, whose missing folder the plan names."""
+    roots: list = [] if data_root is None else ([data_root] if isinstance(data_root, (str, os.PathLike)) else list(data_root))
+    targets = ([None] if get_profile(profile).dataset == "synthetic" else []) + roots
+    return targets or [None]
+
+
+def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list:
+    """The runs of ``comparison_all_methods`` under ``profile`` (``reproduce`` gives it ``profile``
+    and ``data_root`` only): every learned method of :data:`LEARNED` by :func:`method_config`, on
+    each dataset it makes a table for (:class:`~irstd_lib.reproductions.plan.PlannedRun`)."""
+    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
+
+    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, clip_checkpoint, sam_checkpoint)
+    return merge_planned(
+        PlannedRun(method_config(profile, variant, data_root=root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint),
+                   ("comparison_all_methods",), None if root is None else str(root))
+        for root in _planned_roots(profile, data_root) for variant in LEARNED)
+
+
+def planned_scorings(profile: str = "smoke", data_root=None) -> list:
+    """Top-Hat and IPI as :func:`comparison_table` scores them: on ACM's test split, at its
+    evaluation size and policy, for each dataset."""
+    from irstd_lib.reproductions.plan import PlannedScoring, merge_planned
+
+    out = []
+    for root in _planned_roots(profile, data_root):
+        data = method_config(profile, "acm", data_root=root).data
+        out += [PlannedScoring(method, data, ("comparison_all_methods",), None if root is None else str(root),
+                               size=data.eval_size, policy=data.eval_policy) for method in ("tophat", "ipi")]
+    return merge_planned(out)

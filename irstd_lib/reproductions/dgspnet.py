@@ -20,3 +20,18 @@ ABLATION = (
 def ablation(profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None,
              **config_kwargs) -> pd.DataFrame:
     return ablation_table(ABLATION, "dgspnet", profile, data_root, device, progress, results_dir, **config_kwargs)
+
+
+def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list:
+    """The runs of ``dgspnet_ablation`` under ``profile``: every row of :data:`ABLATION` by
+    :func:`~irstd_lib.reproductions.comparison.method_config`, as :func:`ablation` trains them
+    (:class:`~irstd_lib.reproductions.plan.PlannedRun`)."""
+    from irstd_lib.reproductions.comparison import method_config
+    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
+
+    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, clip_checkpoint, sam_checkpoint)
+    root = None if data_root is None else str(data_root)
+    return merge_planned(
+        PlannedRun(method_config(profile, variant, data_root=data_root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint),
+                   ("dgspnet_ablation",), root)
+        for variant, _ in ABLATION)

@@ -350,3 +350,28 @@ def figure7_qualitative(
     fig.suptitle("Hardest test images (green detected, red missed, yellow false alarm)", fontsize=9)
     fig.tight_layout()
     return fig, table
+
+
+def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list:
+    """The runs LGNet's notebooks train under ``profile`` (``reproduce`` gives them ``profile``
+    and ``data_root`` only), each built by :func:`lgnet_config` as the table functions build it,
+    with the notebooks that use it (:class:`~irstd_lib.reproductions.plan.PlannedRun`).
+    ``sam_checkpoint`` is accepted for a uniform interface (LGNet has no SAM)."""
+    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
+
+    clip_checkpoint, _ = checkpoint_stand_ins(profile, clip_checkpoint, None)
+    root = None if data_root is None else str(data_root)
+
+    def config(variant: str, language: str = "never", descriptions: str | None = None) -> RunConfig:
+        return lgnet_config(profile, variant, language, descriptions, data_root=data_root, clip_checkpoint=clip_checkpoint)
+
+    # The sources description_sources picks when none are given.
+    files_available = data_root is None or (Path(data_root) / "descriptions").is_dir()
+    sources = ("files", "semantic", "quadrant") if files_available else ("semantic", "quadrant")
+    notebooks = {
+        "lgnet_table2_language_availability": [config("baseline"), config("full", "never"), config("full", "train")],
+        "lgnet_table6_components": [config("baseline"), config("fusion"), config("full", "train")],
+        "lgnet_description_sources": [config("full", "train", source) for source in sources],
+        "lgnet_figure7_qualitative": [config("full", "train")],
+    }
+    return merge_planned(PlannedRun(c, (notebook,), root) for notebook, configs in notebooks.items() for c in configs)

@@ -74,7 +74,11 @@ def saist_config(
         kwargs["sam_checkpoint"] = str(sam_checkpoint)
     if clip_checkpoint is not None and guided:
         kwargs["clip_checkpoint"] = str(clip_checkpoint)
-    train = {**p.train, **settings["train"]} if settings["train"] else {}
+    # Over SAIST's own recipe (its variant's): the profile's budget first where the profile says
+    # so (smoke: its epochs and batch on 2 CPU cores), then the profile's SAIST overrides (paper:
+    # only bf16 autocast, the rest is the paper's Adam 1e-4, cosine, 400 epochs, batch 4).
+    base = p.train if settings.get("train_base", "variant") == "profile" else {}
+    train = {**base, **settings["train"]}
     if epochs is not None:
         train["epochs"] = int(epochs)
     size = settings["size"]
@@ -390,3 +394,39 @@ def figure7_decoders(profile="smoke", data_root=None, device="cpu", progress=Fal
     fig.suptitle("Decoders (score maps) and CG-SAM's imaging decoder (J = I e^(beta d) - A (e^(beta d) - 1), the logits)", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list:
+    """The runs SAIST's notebooks train under ``profile`` (``reproduce`` gives them ``profile`` and
+    ``data_root`` only), each built by :func:`saist_config` from the variants of the table
+    constants the notebooks' functions read, with the notebooks that use it
+    (:class:`~irstd_lib.reproductions.plan.PlannedRun`)."""
+    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
+
+    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, clip_checkpoint, sam_checkpoint)
+    root = None if data_root is None else str(data_root)
+    notebooks = {
+        "saist_table1_learned": TABLE1_LEARNED, "saist_table2_components": TABLE2, "saist_table3_size_speed": TABLE3,
+        "saist_table4_prompt_learners": TABLE4, "saist_table5_decoders": TABLE5, "saist_figure4_detections": TABLE1_LEARNED,
+        "saist_figure5_roc": TABLE1_LEARNED, "saist_figure6_guidance": TABLE4, "saist_figure7_decoders": TABLE5,
+    }
+    return merge_planned(
+        PlannedRun(saist_config(profile, variant, data_root=data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint),
+                   (notebook,), root)
+        for notebook, rows in notebooks.items() for variant, _ in rows)
+
+
+def planned_scorings(profile: str = "smoke", data_root=None) -> list:
+    """The classical scorings of SAIST's notebooks: Table 1's (each dataset of
+    :func:`_classical_data`, native size) and Figure 5's (the test split of the SAIST runs)."""
+    from irstd_lib.reproductions.plan import PlannedScoring, checkpoint_stand_ins, merge_planned
+
+    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, None, None)
+    scorings = [PlannedScoring(method, data, ("saist_table1_classical",), None if root is None else str(root))
+                for _, data, root in _classical_data(profile, data_root) for method in ("tophat", "ipi")]
+    # figure5_roc scores on the data of its last Table 1 run (SAIST's split and test set).
+    data = saist_config(profile, TABLE1_LEARNED[-1][0], data_root=data_root, sam_checkpoint=sam_checkpoint,
+                        clip_checkpoint=clip_checkpoint).data
+    scorings += [PlannedScoring(method, data, ("saist_figure5_roc",), None if data_root is None else str(data_root))
+                 for method in ("tophat", "ipi")]
+    return merge_planned(scorings)
