@@ -270,6 +270,7 @@ def write_report(report: ReproduceReport, out_dir: Path) -> Path:
         link = f"[{r.name}](notebooks/{r.name}.ipynb)" if r.ok else r.name
         lines.append(f"| {link} | {status} | {r.seconds:.0f} |")
     lines += ["", f"Total: {report.seconds / 60:.1f} minutes.", ""]
+    lines += _differences_section(out_dir / "tables")
     tables = sorted((out_dir / "tables").glob("*.md"))
     if tables:
         lines += ["## Tables", ""]
@@ -281,3 +282,35 @@ def write_report(report: ReproduceReport, out_dir: Path) -> Path:
         for figure in figures:
             lines += [f"### {figure.stem}", "", f"![{figure.stem}](figures/{figure.name})", ""]
     return atomic_write_text(out_dir / "REPORT.md", "\n".join(lines) + "\n")
+
+
+def _differences_section(tables_dir: Path) -> list[str]:
+    """Which rows of which tables differ from their table's reference row by more than the 95 %
+    paired bootstrap interval over test images (the tables' ``vs <reference>: beyond 95% paired
+    CI`` columns, :mod:`irstd_lib.reproductions.intervals`)."""
+    import pandas as pd
+
+    from irstd_lib.reproductions.intervals import DIFFERENCE_SUFFIX
+
+    found, compared = [], 0
+    for csv in sorted(tables_dir.glob("*.csv")):
+        table = pd.read_csv(csv, keep_default_na=False)
+        for column in [c for c in table.columns if c.startswith("vs ") and c.endswith(DIFFERENCE_SUFFIX)]:
+            label = next((c for c in ("setting", "measured", "method") if c in table.columns), table.columns[0])
+            reference = column[len("vs "):-len(DIFFERENCE_SUFFIX)]
+            for _, row in table.iterrows():
+                entry = str(row[column])
+                if entry in ("", "reference"):
+                    continue
+                compared += 1
+                if entry != "none":
+                    found.append(f"| {csv.stem} | {row[label]} | {reference} | {entry} |")
+    if not compared:
+        return []
+    lines = ["## Differences beyond their interval", "",
+             f"{len(found)} of {compared} rows compared with their table's reference row differ from it by more than the "
+             "95 % paired bootstrap interval over test images (1000 resamples) in at least one metric; the others do not. "
+             "These intervals hold the test images' sampling only, not the spread between training seeds.", ""]
+    if found:
+        lines += ["| table | row | reference | differences (value [95% CI]) |", "|---|---|---|---|", *found, ""]
+    return lines

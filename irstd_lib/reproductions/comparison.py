@@ -29,6 +29,7 @@ import pandas as pd
 from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported
 from irstd_lib.profiles import get_profile
+from irstd_lib.reproductions.intervals import error_bars, with_intervals
 
 METRICS = ("IoU", "nIoU", "Pd", "Fa")
 
@@ -128,9 +129,10 @@ def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str
     """One row per ``(variant, setting)``: the metrics measured here, the trainable parameters,
     and the difference of each metric from the ``reference`` variant's row. No paper values: the
     ablation tables of DGSPNet and GGL-Net are not available to this package."""
-    out = []
+    out, per_image = [], []
     for variant, setting in rows:
         result = run_method(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
+        per_image.append(result.details(comparison_evaluation(result))["per_image"])
         out.append({"setting": setting, "measured": variant, **{m: comparison_metrics(result)[m] for m in METRICS},
                     "trainable params (M)": result.record["parameters"]["trainable"] / 1e6,
                     "train s": result.record.get("train_seconds"), "dataset": result.config.data.dataset,
@@ -139,7 +141,8 @@ def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str
     base = table[table["measured"] == reference].iloc[0]
     for m in METRICS:
         table[f"{m} - {reference}"] = table[m] - base[m]
-    return table
+    position = [variant for variant, _ in rows].index(reference)
+    return with_intervals(table, per_image, reference=position, reference_label=reference)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -195,13 +198,15 @@ def table_of_runs(runs: dict[str, Any], size: int, device: str = "cpu", repeats:
         raise ValueError(f"a comparison needs runs on one dataset, got {sorted(datasets)}")
     dataset = datasets.pop()
     paper_dataset, paper_tables = _reported_columns(dataset)
-    rows, curves = [], {}
+    rows, curves, per_image = [], {}, []
     for variant, label, lgnet_name, saist_name in METHODS:
         if variant not in runs:
             continue
         result = runs[variant]
         evaluation = comparison_evaluation(result)
-        metrics, roc = result.evaluation(evaluation), result.details(evaluation)["roc"]
+        details = result.details(evaluation)
+        metrics, roc = result.evaluation(evaluation), details["roc"]
+        per_image.append(details["per_image"])
         config = getattr(result, "config", None)
         kwargs = {k: v for k, v in config.model_kwargs.items() if not k.endswith("checkpoint")} if config else {}
         params = result.record.get("parameters", {"total": 0, "trainable": 0})
@@ -222,7 +227,7 @@ def table_of_runs(runs: dict[str, Any], size: int, device: str = "cpu", repeats:
         row.update({"dataset": dataset, "test images": metrics["n_images"], "profile": profile or getattr(config, "profile", ""),
                     "run": result.hash})
         rows.append(row)
-    table = pd.DataFrame(rows)
+    table = with_intervals(pd.DataFrame(rows), per_image)
     table.attrs["paper_dataset"] = paper_dataset
     return table, curves
 
@@ -255,14 +260,16 @@ def roc_figure(curves: dict[str, dict], title: str = ""):
 
 
 def metric_bars(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "nIoU", "Pd", "Fa"), label: str = "method", title: str = ""):
-    """One panel per metric, one bar per row (measured values only; Fa on a log scale)."""
+    """One panel per metric, one bar per row (measured values only, with their 95 % bootstrap
+    intervals when the table has them; Fa on a log scale)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 0.35 * len(table) + 1.4), squeeze=False, sharey=True)
     names = list(table[label])
     for ax, metric in zip(axes[0], metrics):
         values = table[metric].astype(float).to_numpy()
-        ax.barh(range(len(names)), np.where(np.isfinite(values), values, 0.0), color="tab:blue")
+        ax.barh(range(len(names)), np.where(np.isfinite(values), values, 0.0), xerr=error_bars(table, metric), capsize=2,
+                color="tab:blue")
         ax.set_yticks(range(len(names)), names, fontsize=8)
         ax.invert_yaxis()
         ax.set_xlabel(f"{metric} (x1e-6, log)" if metric == "Fa" else f"{metric} (%)", fontsize=8)

@@ -46,6 +46,7 @@ import pandas as pd
 from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported, side_by_side
 from irstd_lib.profiles import get_profile
+from irstd_lib.reproductions.intervals import error_bars, with_intervals
 
 VARIANTS: dict[str, str] = {
     # table variant -> registered model
@@ -121,6 +122,11 @@ def _beside_paper(measured: pd.DataFrame, paper_rows: pd.DataFrame, metrics=METR
     return table
 
 
+def _per_image(rows) -> list:
+    """The per-image counts behind each measured row ``(setting, paper row, run, evaluation)``."""
+    return [run.details(evaluation)["per_image"] for _, _, run, evaluation in rows]
+
+
 def _run(config: RunConfig, data_root, device: str, progress: bool, results_dir) -> RunResult:
     return run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
 
@@ -135,16 +141,17 @@ def table2_language_availability(
                     progress, results_dir)
 
     baseline, image_only, full = run("baseline", "never"), run("full", "never"), run("full", "train")
-    measured = pd.DataFrame(
-        [
-            _row("baseline (no language fusion block), no text", "language never (baseline)", baseline, baseline.metrics),
-            _row("full model, image-only descriptor, no text in training or test", None, image_only, image_only.metrics),
-            _row("full model, text in training, image only at test", "language in training only", full,
-                 full.record["test_without_text"]),
-            _row("full model, text in training and test", "language in training and test", full, full.record["test_with_text"]),
-        ]
-    )
-    return _beside_paper(measured, reported("LGNet", "2"))
+    rows = [
+        ("baseline (no language fusion block), no text", "language never (baseline)", baseline, baseline.primary_evaluation),
+        ("full model, image-only descriptor, no text in training or test", None, image_only, image_only.primary_evaluation),
+        ("full model, text in training, image only at test", "language in training only", full, "test_without_text"),
+        ("full model, text in training and test", "language in training and test", full, "test_with_text"),
+    ]
+    measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation)) for setting, paper_row, run, evaluation in rows])
+    # Differences are taken against the full model with the image-only descriptor: the row that
+    # differs from the language rows in language alone (the baseline also lacks the blocks).
+    return with_intervals(_beside_paper(measured, reported("LGNet", "2")), _per_image(rows), reference=1,
+                          reference_label="image-only full model")
 
 
 def table6_components(
@@ -158,8 +165,9 @@ def table6_components(
         ("+language fusion block (text in training, image only at test)", "+language fusion block", "full", "train"),
     ):
         run = _run(lgnet_config(profile, variant, language, data_root=data_root, **config_kwargs), data_root, device, progress, results_dir)
-        rows.append(_row(setting, paper_row, run, run.metrics))
-    return _beside_paper(pd.DataFrame(rows), reported("LGNet", "6"))
+        rows.append((setting, paper_row, run, run.primary_evaluation))
+    measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation)) for setting, paper_row, run, evaluation in rows])
+    return with_intervals(_beside_paper(measured, reported("LGNet", "6")), _per_image(rows), reference=0, reference_label="baseline")
 
 
 DESCRIPTION_SOURCES = {
@@ -184,12 +192,13 @@ def description_sources(
     if sources is None:
         files_available = data_root is None or (Path(data_root) / "descriptions").is_dir()
         sources = ("files", "semantic", "quadrant") if files_available else ("semantic", "quadrant")
-    rows = []
+    rows, measured_runs = [], []
     for source in sources:
         run = _run(lgnet_config(profile, "full", "train", source, data_root=data_root, **config_kwargs), data_root, device, progress, results_dir)
         setting, paper_row = DESCRIPTION_SOURCES[source]
         if source == "files" and run.config.data.dataset == "synthetic":
             setting = "the synthetic generator's own descriptions"
+        measured_runs.append((setting, paper_row, run, "test_without_text"))
         row = _row(setting, paper_row, run, run.record["test_without_text"])
         row["source"] = source
         row["IoU with text"] = run.record["test_with_text"]["IoU"]
@@ -199,27 +208,28 @@ def description_sources(
     paper = paper.drop_duplicates("setting")
     table = _beside_paper(pd.DataFrame(rows), paper, metrics=("IoU", "nIoU"))
     extra = [c for c in ("Pd", "Fa") if c in table]
-    return table[[c for c in table.columns if c not in extra] + extra]
+    table = table[[c for c in table.columns if c not in extra] + extra]
+    return with_intervals(table, _per_image(measured_runs), reference=0, reference_label=measured_runs[0][0])
 
 
 def comparison_figure(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "nIoU"), title: str = ""):
-    """Bars of our measured values beside the paper's reported ones, one panel per metric."""
+    """Bars of our measured values (with their 95 % bootstrap intervals over test images when the
+    table has them) beside the paper's reported ones, one panel per metric."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
-    long = []
-    for _, row in table.iterrows():
-        for metric in metrics:
-            for column, who in ((metric, "measured (this package)"), (f"{metric} (paper)", "reported (paper)")):
-                if column in table and pd.notna(row.get(column)):
-                    label = row.get("setting") or f"paper: {row.get('paper row', '')}"
-                    long.append({"setting": label, "metric": metric, "value": row[column], "source": who})
-    data = pd.DataFrame(long)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
+    labels = [row.get("setting") or f"paper: {row.get('paper row', '')}" for _, row in table.iterrows()]
+    y = np.arange(len(table))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 0.55 * len(table) + 1.6), squeeze=False, sharey=True)
     for ax, metric in zip(axes[0], metrics):
-        sns.barplot(data=data[data["metric"] == metric], y="setting", x="value", hue="source", ax=ax, orient="h")
+        measured = pd.to_numeric(table[metric], errors="coerce").to_numpy(dtype=float)
+        ax.barh(y - 0.2, np.nan_to_num(measured), 0.4, xerr=error_bars(table, metric), capsize=2,
+                label="measured (this package), 95% CI", color="tab:blue")
+        if f"{metric} (paper)" in table:
+            paper = pd.to_numeric(table[f"{metric} (paper)"], errors="coerce").to_numpy(dtype=float)
+            ax.barh(y + 0.2, np.nan_to_num(paper), 0.4, label="reported (paper)", color="tab:orange")
+        ax.set_yticks(y, labels, fontsize=7)
+        ax.invert_yaxis()
         ax.set_xlabel(f"{metric} (%)")
-        ax.set_ylabel("")
         ax.legend(fontsize=7, loc="lower right")
     if title:
         fig.suptitle(title)

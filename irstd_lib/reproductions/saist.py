@@ -34,6 +34,7 @@ import pandas as pd
 from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported
 from irstd_lib.profiles import get_profile
+from irstd_lib.reproductions.intervals import error_bars, with_intervals
 
 METHOD_NAMES = {"tophat": "Top-Hat", "ipi": "IPI"}
 METRICS = ("IoU", "nIoU", "Pd", "Fa")
@@ -103,10 +104,13 @@ def _description(variant: str) -> str:
 
 
 def _ablation(rows, paper: pd.DataFrame, key: str, profile: str, data_root, device, progress, results_dir, **config_kwargs) -> pd.DataFrame:
-    """Measured rows (one run each) beside the paper's rows matched on its ``key`` column."""
-    out = []
+    """Measured rows (one run each) beside the paper's rows matched on its ``key`` column, with
+    95 % bootstrap intervals and each row's paired difference from SAIST's (see
+    :mod:`~irstd_lib.reproductions.intervals`)."""
+    out, per_image = [], []
     for variant, paper_row in rows:
         result = run(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
+        per_image.append(result.details()["per_image"])
         match = paper[paper[key] == paper_row]
         row = {"measured": variant, "what": _description(variant), **{m: result.metrics[m] for m in METRICS},
                "paper row": paper_row}
@@ -117,7 +121,10 @@ def _ablation(rows, paper: pd.DataFrame, key: str, profile: str, data_root, devi
         out.append(row)
     table = pd.DataFrame(out)
     order = ["measured", "what", "paper row"] + [c for m in METRICS for c in (m, f"{m} (paper)")]
-    return table[order + [c for c in table.columns if c not in order]]
+    table = table[order + [c for c in table.columns if c not in order]]
+    variants = [variant for variant, _ in rows]
+    reference = variants.index("saist") if "saist" in variants else None
+    return with_intervals(table, per_image, reference=reference, reference_label="saist" if reference is not None else None)
 
 
 def table2_components(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
@@ -246,7 +253,7 @@ def comparison_figure(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "P
     labels = [f"{r['measured']}\n({r['paper row']})" for _, r in table.iterrows()]
     x = np.arange(len(table))
     for ax, metric in zip(axes[0], metrics):
-        ax.bar(x - 0.2, table[metric], 0.4, label="measured (this package)")
+        ax.bar(x - 0.2, table[metric], 0.4, yerr=error_bars(table, metric), capsize=2, label="measured (this package), 95% CI")
         paper = pd.to_numeric(table[f"{metric} (paper)"], errors="coerce")
         ax.bar(x + 0.2, paper.fillna(0), 0.4, label="reported (paper)")
         ax.set_xticks(x, labels, fontsize=7)
