@@ -164,9 +164,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 @_weights_arguments(only=("sam_checkpoint", "clip_checkpoint"))
 @arg("--json", action="store_true", help="print the run record as one JSON object")
 @arg("--no-progress", action="store_true", help="no progress bars")
-@arg("--channels-last", action="store_true",
-     help="channels-last (NHWC) memory format for the model and its input batches: faster convolutions on CUDA; "
-          "not part of the run's identity")
+@arg("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+     help="channels-last (NHWC) memory format for the model and its input batches (default: on for CUDA, where it makes "
+          "convolutions faster, off on the CPU); not part of the run's identity")
 @arg("--device", default="cpu", help="torch device (default cpu); under torchrun 'cuda' means cuda:<LOCAL_RANK>")
 @arg("--results", type=Path, default=None, help="results folder (default: ./results)")
 @arg("--data", type=Path, default=None, help="dataset root for a config whose dataset is not 'synthetic'")

@@ -483,7 +483,7 @@ def run_experiment(
     device: str = "cpu",
     progress: bool = True,
     retrain: bool = False,
-    channels_last: bool = False,
+    channels_last: bool | None = None,
 ) -> RunResult:
     """Train and evaluate ``config`` once; later calls return the recorded run.
 
@@ -491,7 +491,10 @@ def run_experiment(
     counts as finished only when everything else is in place. An interrupted run resumes from
     the last checkpoint in ``$IRSTD_CACHE/runs/<hash>/``. The final weights are evaluated (no
     selection on the test split); ``best.pt`` beside them is kept for users who validate.
-    ``channels_last`` is a runtime option of the trainer (not part of the run's identity).
+    ``channels_last`` is a runtime option of the trainer (not part of the run's identity); None
+    (the default) turns it on for CUDA devices, where cuDNN's NHWC kernels are the fast ones, and
+    off on the CPU, where it measured within noise (LGNet width 16, 64 px, batch 8: 0.12 s a step
+    against 0.14 s, two cores shared with other work).
 
     Under DDP (a process group initialised, as ``torchrun ... -m irstd_lib train`` does), every
     process calls this with the same arguments: rank 0 opens the data and prepares the condition
@@ -521,6 +524,8 @@ def run_experiment(
     with main_process_first():
         condition = prep.prepare_condition(progress and is_main)
     train_cfg = config.train_config(device, progress)
+    if channels_last is None:
+        channels_last = str(device).startswith("cuda")
     if channels_last:
         train_cfg = replace(train_cfg, channels_last=True)
     model = prep.build_model(condition.model_kwargs)

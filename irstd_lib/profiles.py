@@ -72,6 +72,9 @@ class Profile:
     saist: dict = field(default_factory=dict)
     comparison: dict = field(default_factory=dict)
     seed: int = 0
+    # Seeds each system's reference model is trained with to measure the seed spread stated beside
+    # every table (irstd_lib.reproductions.seeds); the first is ``seed``, the run the tables hold.
+    spread_seeds: tuple = (0, 1, 2)
     notes: str = ""
     extra: dict = field(default_factory=dict)
 

@@ -46,6 +46,8 @@ def save_table(table: pd.DataFrame, name: str, profile: str, results_dir=None, f
     csv_path = atomic_write_text(folder / f"{name}.csv", table.to_csv(index=False))
     # Cells with no value (a paper that does not report a metric) stay empty, never "nan".
     markdown = table.astype(object).where(table.notna(), None).to_markdown(index=False, floatfmt=float_format.lstrip("%"), missingval="")
+    # A table may carry its own note (the measured seed spread, irstd_lib.reproductions.seeds).
+    caption = " ".join(part for part in (caption, table.attrs.get("note", "")) if part)
     text = (f"{caption}\n\n" if caption else "") + markdown + "\n"
     atomic_write_text(folder / f"{name}.md", text)
     return csv_path

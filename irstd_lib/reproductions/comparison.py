@@ -142,7 +142,12 @@ def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str
     for m in METRICS:
         table[f"{m} - {reference}"] = table[m] - base[m]
     position = [variant for variant, _ in rows].index(reference)
-    return with_intervals(table, per_image, reference=position, reference_label=reference)
+    table = with_intervals(table, per_image, reference=position, reference_label=reference)
+    from irstd_lib.models import get_variant
+    from irstd_lib.reproductions.seeds import seed_spread, with_seed_spread
+
+    spread = seed_spread(_system_folder(get_variant(reference)), profile, data_root, device, progress, results_dir, **config_kwargs)
+    return with_seed_spread(table, spread, reference=position, reference_label=reference)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -313,3 +318,22 @@ def planned_scorings(profile: str = "smoke", data_root=None) -> list:
         out += [PlannedScoring(method, data, ("comparison_all_methods",), None if root is None else str(root),
                                size=data.eval_size, policy=data.eval_policy) for method in ("tophat", "ipi")]
     return merge_planned(out)
+
+
+def planned_ablation_runs(notebook: str, rows: Sequence[tuple[str, str]], reference: str, profile: str = "smoke", data_root=None,
+                          clip_checkpoint=None, sam_checkpoint=None) -> list:
+    """The runs of an ablation notebook built on :func:`ablation_table`: every row by
+    :func:`method_config`, as the table trains them, and the seed-spread runs of the reference's
+    system (:class:`~irstd_lib.reproductions.plan.PlannedRun`)."""
+    from irstd_lib.models import get_variant
+    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
+    from irstd_lib.reproductions.seeds import planned_spread_runs
+
+    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, clip_checkpoint, sam_checkpoint)
+    root = None if data_root is None else str(data_root)
+    spread = planned_spread_runs(_system_folder(get_variant(reference)), profile, (notebook,), data_root,
+                                 clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint)
+    return merge_planned([*(
+        PlannedRun(method_config(profile, variant, data_root=data_root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint),
+                   (notebook,), root)
+        for variant, _ in rows), *spread])

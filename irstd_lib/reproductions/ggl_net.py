@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from irstd_lib.reproductions.comparison import ablation_table
+from irstd_lib.reproductions.comparison import ablation_table, planned_ablation_runs
 
 ABLATION = (
     ("ggl_net", "gradient branch + GSM, TGFM (full)"),
@@ -23,15 +23,6 @@ def ablation(profile: str = "smoke", data_root=None, device: str = "cpu", progre
 
 
 def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list:
-    """The runs of ``ggl_net_ablation`` under ``profile``: every row of :data:`ABLATION` by
-    :func:`~irstd_lib.reproductions.comparison.method_config`, as :func:`ablation` trains them
-    (:class:`~irstd_lib.reproductions.plan.PlannedRun`)."""
-    from irstd_lib.reproductions.comparison import method_config
-    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
-
-    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, clip_checkpoint, sam_checkpoint)
-    root = None if data_root is None else str(data_root)
-    return merge_planned(
-        PlannedRun(method_config(profile, variant, data_root=data_root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint),
-                   ("ggl_net_ablation",), root)
-        for variant, _ in ABLATION)
+    """The runs of ``ggl_net_ablation`` under ``profile`` (see
+    :func:`~irstd_lib.reproductions.comparison.planned_ablation_runs`)."""
+    return planned_ablation_runs("ggl_net_ablation", ABLATION, "ggl_net", profile, data_root, clip_checkpoint, sam_checkpoint)

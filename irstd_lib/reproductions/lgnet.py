@@ -47,6 +47,7 @@ from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported, side_by_side
 from irstd_lib.profiles import get_profile
 from irstd_lib.reproductions.intervals import error_bars, with_intervals
+from irstd_lib.reproductions.seeds import planned_spread_runs, seed_spread, with_seed_spread
 
 VARIANTS: dict[str, str] = {
     # table variant -> registered model
@@ -150,8 +151,10 @@ def table2_language_availability(
     measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation)) for setting, paper_row, run, evaluation in rows])
     # Differences are taken against the full model with the image-only descriptor: the row that
     # differs from the language rows in language alone (the baseline also lacks the blocks).
-    return with_intervals(_beside_paper(measured, reported("LGNet", "2")), _per_image(rows), reference=1,
-                          reference_label="image-only full model")
+    table = with_intervals(_beside_paper(measured, reported("LGNet", "2")), _per_image(rows), reference=1,
+                           reference_label="image-only full model")
+    spread = seed_spread("lgnet", profile, data_root, device, progress, results_dir, **config_kwargs)
+    return with_seed_spread(table, spread, reference=1, reference_label="image-only full model", measured_rows=len(rows))
 
 
 def table6_components(
@@ -167,7 +170,9 @@ def table6_components(
         run = _run(lgnet_config(profile, variant, language, data_root=data_root, **config_kwargs), data_root, device, progress, results_dir)
         rows.append((setting, paper_row, run, run.primary_evaluation))
     measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation)) for setting, paper_row, run, evaluation in rows])
-    return with_intervals(_beside_paper(measured, reported("LGNet", "6")), _per_image(rows), reference=0, reference_label="baseline")
+    table = with_intervals(_beside_paper(measured, reported("LGNet", "6")), _per_image(rows), reference=0, reference_label="baseline")
+    spread = seed_spread("lgnet", profile, data_root, device, progress, results_dir, **config_kwargs)
+    return with_seed_spread(table, spread, reference=0, reference_label="baseline", measured_rows=len(rows))
 
 
 DESCRIPTION_SOURCES = {
@@ -209,7 +214,10 @@ def description_sources(
     table = _beside_paper(pd.DataFrame(rows), paper, metrics=("IoU", "nIoU"))
     extra = [c for c in ("Pd", "Fa") if c in table]
     table = table[[c for c in table.columns if c not in extra] + extra]
-    return with_intervals(table, _per_image(measured_runs), reference=0, reference_label=measured_runs[0][0])
+    table = with_intervals(table, _per_image(measured_runs), reference=0, reference_label=measured_runs[0][0])
+    # The spread of LGNet's baseline stands in for the full model's (see irstd_lib.reproductions.seeds).
+    spread = seed_spread("lgnet", profile, data_root, device, progress, results_dir, **config_kwargs)
+    return with_seed_spread(table, spread, reference=0, reference_label=measured_runs[0][0], measured_rows=len(measured_runs))
 
 
 def comparison_figure(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "nIoU"), title: str = ""):
@@ -384,4 +392,6 @@ def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, s
         "lgnet_description_sources": [config("full", "train", source) for source in sources],
         "lgnet_figure7_qualitative": [config("full", "train")],
     }
-    return merge_planned(PlannedRun(c, (notebook,), root) for notebook, configs in notebooks.items() for c in configs)
+    spread = planned_spread_runs("lgnet", profile, ("lgnet_table2_language_availability", "lgnet_table6_components",
+                                                    "lgnet_description_sources"), data_root, clip_checkpoint=clip_checkpoint)
+    return merge_planned([*(PlannedRun(c, (notebook,), root) for notebook, configs in notebooks.items() for c in configs), *spread])

@@ -35,6 +35,7 @@ from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported
 from irstd_lib.profiles import get_profile
 from irstd_lib.reproductions.intervals import error_bars, with_intervals
+from irstd_lib.reproductions.seeds import planned_spread_runs, seed_spread, with_seed_spread
 
 METHOD_NAMES = {"tophat": "Top-Hat", "ipi": "IPI"}
 METRICS = ("IoU", "nIoU", "Pd", "Fa")
@@ -124,7 +125,11 @@ def _ablation(rows, paper: pd.DataFrame, key: str, profile: str, data_root, devi
     table = table[order + [c for c in table.columns if c not in order]]
     variants = [variant for variant, _ in rows]
     reference = variants.index("saist") if "saist" in variants else None
-    return with_intervals(table, per_image, reference=reference, reference_label="saist" if reference is not None else None)
+    table = with_intervals(table, per_image, reference=reference, reference_label="saist" if reference is not None else None)
+    if reference is None:
+        return table
+    spread = seed_spread("saist", profile, data_root, device, progress, results_dir, **config_kwargs)
+    return with_seed_spread(table, spread, reference=reference, reference_label="saist")
 
 
 def table2_components(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
@@ -417,10 +422,13 @@ def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, s
         "saist_table4_prompt_learners": TABLE4, "saist_table5_decoders": TABLE5, "saist_figure4_detections": TABLE1_LEARNED,
         "saist_figure5_roc": TABLE1_LEARNED, "saist_figure6_guidance": TABLE4, "saist_figure7_decoders": TABLE5,
     }
-    return merge_planned(
+    spread = planned_spread_runs("saist", profile, [n for n, rows in notebooks.items()
+                                                    if n.startswith("saist_table") and "saist" in dict(rows) and n != "saist_table3_size_speed"],
+                                 data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint)
+    return merge_planned([*(
         PlannedRun(saist_config(profile, variant, data_root=data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint),
                    (notebook,), root)
-        for notebook, rows in notebooks.items() for variant, _ in rows)
+        for notebook, rows in notebooks.items() for variant, _ in rows), *spread])
 
 
 def planned_scorings(profile: str = "smoke", data_root=None) -> list:
