@@ -214,6 +214,9 @@ def cmd_train(args: argparse.Namespace) -> int:
      help="train nothing: print every run the profile's notebooks would train (model, dataset, settings, hash, notebooks, "
           "expected cost, the inputs it needs and which are missing) and the classical scorings")
 @_weights_arguments(only=("sam_checkpoint", "clip_checkpoint"))
+@arg("--verify", action="store_true",
+     help="train again every run the notebooks read from its record (unless the local cache holds its fresh metrics) and "
+          "compare: identical, within the recorded seed spread, or outside; the records and tables stay as they are")
 @arg("--device", default=None,
      help="torch device every notebook trains and evaluates on, e.g. cuda (default: the notebooks' own, cpu)")
 @arg("--only", nargs="*", default=None, help="notebook names to run, or with --plan to list the runs of (default: all)")
@@ -243,8 +246,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from irstd_lib.reproduce import reproduce
 
     report = reproduce(args.profile, data_root=args.data, only=args.only, results_dir=args.results,
-                       extra_parameters=notebook_parameters or None)
+                       extra_parameters=notebook_parameters or None, verify=args.verify)
     print(f"wrote {report.report_path} ({report.seconds / 60:.1f} min)")
+    if report.verification is not None:
+        counts = report.verification_counts()
+        print(f"verified {len(report.verification)} recorded runs against a fresh training: "
+              + ", ".join(f"{n} {status}" for status, n in counts.items()))
     if report.failures:
         for failure in report.failures:
             print(f"FAILED notebook {failure.name}: {failure.error}", file=sys.stderr)
@@ -290,18 +297,48 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 @command("datasets", "check a dataset folder: layout, split lists, sizes, modes, targets, and every flaw named with its file "
-                     "(exit 1 on an error, 0 with warnings only)")
+                     "(exit 1 on an error, 0 with warnings only); or draw its targets' sizes and local contrast per split")
+@arg("--out", type=Path, default=None, help="figure: the PNG to write (default: target_statistics.png here)")
+@arg("--splits", nargs="*", default=["trainval", "test"], help="figure: the splits to draw (default: trainval test)")
+@arg("--split-version", default=None, help="figure: version of versioned split lists (SIRST v2: full, v1, ...)")
 @arg("--json", action="store_true", help="print the report as one JSON object")
 @arg("--split-dir", default=None, help="check only the split lists of this folder (relative to ROOT or absolute)")
 @arg("--layout", default="auto", help="auto, nuaa, irstd1k, nudt, plain, sirst_v2, voc (default: auto)")
-@arg("action", choices=["check"], help="check: report the dataset's contents and flaws")
+@arg("action", choices=["check", "figure"], help="check: report the dataset's contents and flaws; figure: target sizes and "
+                                                 "local signal-to-clutter ratio per split (irstd_lib.data.target_stats)")
 @arg("root", type=Path, metavar="ROOT", help="dataset root")
 def cmd_datasets(args: argparse.Namespace) -> int:
     from irstd_lib.data.check import check_dataset, format_report
 
+    if args.action == "figure":
+        return _datasets_figure(args)
     report = check_dataset(args.root, layout=args.layout, split_dir=args.split_dir)
     print(json.dumps(report.to_dict(), sort_keys=True) if args.json else format_report(report))
     return report.exit_code
+
+
+def _datasets_figure(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from irstd_lib.data import IRSTDDataset
+    from irstd_lib.data.target_stats import target_statistics
+    from irstd_lib.figures import target_statistics_figure
+    from irstd_lib.results import save_figure_to
+
+    frames = []
+    for split in args.splits:
+        # A mask of another size than its image (NUAA-SIRST's Misc_111) is resized, with a warning.
+        dataset = IRSTDDataset(args.root, split=split, layout=args.layout, split_dir=args.split_dir,
+                               split_version=args.split_version, descriptions=None, on_size_mismatch="resize")
+        frames.append(target_statistics(dataset).assign(split=split))
+    stats = pd.concat(frames, ignore_index=True)
+    out = args.out or Path("target_statistics.png")
+    save_figure_to(target_statistics_figure(stats, title=f"{args.root.name}: targets per split"), out)
+    for split, rows in stats.groupby("split", sort=False):
+        print(f"{split}: {len(rows)} targets; area median {rows['area'].median():.0f} px (p25 {rows['area'].quantile(0.25):.0f}, "
+              f"p75 {rows['area'].quantile(0.75):.0f}); local SCR median {rows['scr'].median():.2f}")
+    print(f"wrote {out}")
+    return 0
 
 
 def _register_external(name: str, help_text: str, add_arguments, run) -> None:

@@ -484,8 +484,16 @@ def run_experiment(
     progress: bool = True,
     retrain: bool = False,
     channels_last: bool | None = None,
+    verify: bool | None = None,
 ) -> RunResult:
     """Train and evaluate ``config`` once; later calls return the recorded run.
+
+    ``verify`` (default: the environment variable ``IRSTD_VERIFY`` is ``1``, which ``reproduce
+    --verify`` sets for its notebooks): when the run is recorded already, train it again unless
+    the local cache holds its fresh metrics (``$IRSTD_CACHE/runs/<hash>/fresh_metrics.json``;
+    a finished ``last.pt`` there is evaluated, not retrained), and append the comparison of the
+    fresh metrics with the record to the file ``IRSTD_VERIFY_LOG`` names (:func:`verification_status`
+    classifies it). The record, and so every table, stays as committed. One process only.
 
     The run folder is ``<results>/runs/<hash>/``; its ``metrics.json`` is written last, so a run
     counts as finished only when everything else is in place. An interrupted run resumes from
@@ -505,7 +513,6 @@ def run_experiment(
     processes says so (``"world_size"``, also in its identity, hence its hash): ``batch_size``
     is per process.
     """
-    from irstd_lib.engine import Trainer
     from irstd_lib.engine.distributed import barrier, get_world_size, is_main_process, main_process_first
 
     is_main = is_main_process()
@@ -513,7 +520,10 @@ def run_experiment(
         prep = prepare_run(config, data_root, results_dir, device)
     metrics_path = prep.run_dir / "metrics.json"
     if metrics_path.is_file() and not retrain:
-        return RunResult(config, prep.hash, prep.run_dir, prep.checkpoint_dir, json.loads(metrics_path.read_text()))
+        recorded = RunResult(config, prep.hash, prep.run_dir, prep.checkpoint_dir, json.loads(metrics_path.read_text()))
+        if (verify if verify is not None else os.environ.get(VERIFY_ENV) == "1") and is_main:
+            _verify(recorded, prep, device, progress, channels_last)
+        return recorded
     if is_main:  # the other ranks are waiting in the next main_process_first
         if retrain and prep.checkpoint_dir.is_dir():
             import shutil
@@ -521,26 +531,14 @@ def run_experiment(
             shutil.rmtree(prep.checkpoint_dir)
             prep.checkpoint_dir.mkdir(parents=True)
         atomic_write_json(prep.run_dir / "config.json", {"hash": prep.hash, "config": config.to_dict(), "identity": prep.identity})
-    with main_process_first():
-        condition = prep.prepare_condition(progress and is_main)
-    train_cfg = config.train_config(device, progress)
-    if channels_last is None:
-        channels_last = str(device).startswith("cuda")
-    if channels_last:
-        train_cfg = replace(train_cfg, channels_last=True)
-    model = prep.build_model(condition.model_kwargs)
-    train_data = training_dataset(config, prep.train_set, pad_value=model.input_spec.pad_value)
-    trainer = Trainer(model, train_cfg, train_data, val_data=None, checkpoint_dir=prep.checkpoint_dir, conditioner=condition.train,
-                      run_info={"hash": prep.hash, "model": config.model})
-    if is_main:
-        announce_task(f"training {config.model} (run {prep.hash})")
-    fit = trainer.fit()
+    trainer, fit, condition, train_cfg = _fit(config, prep, device, progress, channels_last, is_main)
+    model = trainer.module
     if not is_main:
         barrier()  # while rank 0 evaluates and writes the record
         return RunResult(config, prep.hash, prep.run_dir, prep.checkpoint_dir, json.loads(metrics_path.read_text()))
 
     announce_task(f"evaluating {config.model} (run {prep.hash})")
-    evaluations, details, maps = evaluate_run(trainer.module, prep.test_set, train_cfg, condition.evaluations,
+    evaluations, details, maps = evaluate_run(model, prep.test_set, train_cfg, condition.evaluations,
                                               config.primary_evaluation, device, progress)
     from irstd_lib.engine.evaluate import inspect
 
@@ -567,6 +565,75 @@ def run_experiment(
     atomic_write_json(metrics_path, record)
     barrier()  # the other ranks read the record now
     return RunResult(config, prep.hash, prep.run_dir, prep.checkpoint_dir, record)
+
+
+def _fit(config: RunConfig, prep: "PreparedRun", device: str, progress: bool, channels_last: bool | None, is_main: bool = True):
+    """Build the run's condition, model and trainer, and train (resuming from the cache):
+    ``(trainer, fit summary, condition, train config)``."""
+    from irstd_lib.engine import Trainer
+    from irstd_lib.engine.distributed import main_process_first
+
+    with main_process_first():
+        condition = prep.prepare_condition(progress and is_main)
+    train_cfg = config.train_config(device, progress)
+    if channels_last is None:
+        channels_last = str(device).startswith("cuda")
+    if channels_last:
+        train_cfg = replace(train_cfg, channels_last=True)
+    model = prep.build_model(condition.model_kwargs)
+    train_data = training_dataset(config, prep.train_set, pad_value=model.input_spec.pad_value)
+    trainer = Trainer(model, train_cfg, train_data, val_data=None, checkpoint_dir=prep.checkpoint_dir, conditioner=condition.train,
+                      run_info={"hash": prep.hash, "model": config.model})
+    if is_main:
+        announce_task(f"training {config.model} (run {prep.hash})")
+    return trainer, trainer.fit(), condition, train_cfg
+
+
+# ---------------------------------------------------------------------------------------------
+# Verifying a recorded run: train it again here and compare
+
+VERIFY_ENV = "IRSTD_VERIFY"
+VERIFY_LOG_ENV = "IRSTD_VERIFY_LOG"
+VERIFIED_METRICS = ("IoU", "nIoU", "Pd", "Fa")
+
+
+def _verify(recorded: RunResult, prep: "PreparedRun", device: str, progress: bool, channels_last: bool | None) -> dict:
+    """Fresh metrics of a recorded run (trained again unless the cache holds them), logged."""
+    fresh_path = prep.checkpoint_dir / "fresh_metrics.json"
+    if fresh_path.is_file():
+        fresh = json.loads(fresh_path.read_text())
+    else:
+        trainer, _, condition, train_cfg = _fit(recorded.config, prep, device, progress, channels_last)
+        announce_task(f"evaluating {recorded.config.model} (run {prep.hash}) to compare with its record")
+        evaluations, _, _ = evaluate_run(trainer.module, prep.test_set, train_cfg, condition.evaluations,
+                                         recorded.config.primary_evaluation, device, progress)
+        fresh = {"hash": prep.hash, "model": recorded.config.model, "primary": recorded.config.primary_evaluation,
+                 "evaluations": {name: {m: metrics[m] for m in VERIFIED_METRICS} for name, metrics in evaluations.items()}}
+        atomic_write_json(fresh_path, fresh)
+    entry = {"hash": prep.hash, "model": recorded.config.model, "seed": recorded.config.seed, "primary": fresh["primary"],
+             "recorded": {name: {m: recorded.record[name][m] for m in VERIFIED_METRICS} for name in fresh["evaluations"]},
+             "fresh": fresh["evaluations"]}
+    log = os.environ.get(VERIFY_LOG_ENV)
+    if log:
+        with open(log, "a", encoding="utf-8") as f:  # one line per check; several notebooks append in turn
+            f.write(json.dumps(entry, sort_keys=True) + "\n")
+    return entry
+
+
+def verification_status(entry: dict, seed_sd: dict[str, float] | None, factor: float) -> str:
+    """``identical`` (every metric of every evaluation equal), ``within seed spread`` (every
+    metric of the primary evaluation within ``factor`` seed sds of its record) or ``outside``
+    (also when no seed spread is known for the run's system)."""
+    if all(entry["fresh"][name][m] == entry["recorded"][name][m] for name in entry["fresh"] for m in VERIFIED_METRICS):
+        return "identical"
+    if not seed_sd:
+        return "outside"
+    primary = entry["primary"]
+    for m in VERIFIED_METRICS:
+        delta, sd = abs(entry["fresh"][primary][m] - entry["recorded"][primary][m]), seed_sd.get(m, float("nan"))
+        if not (np.isfinite(delta) and np.isfinite(sd) and delta <= factor * sd):
+            return "outside"
+    return "within seed spread"
 
 
 @dataclass

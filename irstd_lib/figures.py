@@ -104,3 +104,33 @@ def pd_fa_figure(curves: dict, title: str = ""):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig, pd.DataFrame(rows)
+
+
+def target_statistics_figure(stats, title: str = ""):
+    """Target size and local contrast per split: ``stats`` has one row per target with ``split``,
+    ``area`` and ``scr`` (:func:`irstd_lib.data.target_stats.target_statistics`); two panels of
+    per-split distributions (area on a log axis), each split's median in its legend."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4))
+    areas = stats["area"].to_numpy(dtype=float)
+    bins = np.logspace(0, np.log10(max(float(areas.max()) if len(areas) else 1.0, 2.0)) + 0.05, 25)
+    scr = stats["scr"].to_numpy(dtype=float)
+    finite = scr[np.isfinite(scr)]
+    scr_bins = np.linspace(0.0, float(np.percentile(finite, 99)) if len(finite) else 1.0, 25)
+    for split, rows in stats.groupby("split", sort=False):
+        a, s = rows["area"].to_numpy(dtype=float), rows["scr"].to_numpy(dtype=float)
+        s = s[np.isfinite(s)]
+        axes[0].hist(a, bins=bins, histtype="step", density=True, label=f"{split}: {len(a)} targets, median {np.median(a):.0f} px")
+        axes[1].hist(np.clip(s, 0, scr_bins[-1]), bins=scr_bins, histtype="step", density=True,
+                     label=f"{split}: median {np.median(s):.2f}" if len(s) else split)
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("target area (pixels, log)")
+    axes[1].set_xlabel("local signal-to-clutter ratio |mean(t) - mean(ring)| / std(ring)")
+    for ax in axes:
+        ax.set_ylabel("density")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

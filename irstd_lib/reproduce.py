@@ -83,10 +83,18 @@ class ReproduceReport:
     results: list[NotebookResult] = field(default_factory=list)
     seconds: float = 0.0
     report_path: Path | None = None
+    #: with ``verify``: one row per recorded run trained again, ``{"hash", "model", "seed", "status", ...}``
+    verification: list[dict] | None = None
 
     @property
     def failures(self) -> list[NotebookResult]:
         return [r for r in self.results if not r.ok]
+
+    def verification_counts(self) -> dict[str, int]:
+        counts = {status: 0 for status in VERIFICATION_STATUSES}
+        for row in self.verification or []:
+            counts[row["status"]] += 1
+        return counts
 
 
 def ensure_kernel(name: str = KERNEL_NAME) -> str:
@@ -164,8 +172,16 @@ def reproduce(
     notebook_dir: Path | None = None,
     extra_parameters: dict | None = None,
     progress: bool = True,
+    verify: bool = False,
 ) -> ReproduceReport:
-    """Execute the notebooks of ``profile`` and write ``results/<profile>/REPORT.md``."""
+    """Execute the notebooks of ``profile`` and write ``results/<profile>/REPORT.md``.
+
+    ``verify``: every run the notebooks read from its record is trained again, unless the local
+    cache holds its fresh metrics (:func:`irstd_lib.experiments.run_experiment`), and compared
+    with its record: ``identical``, ``within seed spread`` (every metric of the primary evaluation
+    within 1.96 x sqrt(2) sd of the system's recorded seed spread,
+    :mod:`irstd_lib.reproductions.seeds`) or ``outside``. The records, and so the tables, stay as
+    they were; REPORT.md gets a verification section. Classical scorings are not re-scored."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     notebook_dir = Path(notebook_dir) if notebook_dir is not None else find_notebook_dir()
@@ -178,10 +194,12 @@ def reproduce(
     report = ReproduceReport(profile=profile)
     start = time.perf_counter()
     bar = tqdm(names, desc=f"reproduce {profile}", unit="notebook", disable=not progress)
-    with _kernel_status(bar if progress else None) as show:
+    with _kernel_status(bar if progress else None) as show, _verification_log(verify) as log:
         for name in bar:
             show(name)
             _execute_one(name, profile, out_dir, notebook_dir, data_root, extra_parameters, kernel, report)
+        if log is not None:
+            report.verification = verification_rows(log, profile, out_dir.parent)
     report.seconds = time.perf_counter() - start
     report.report_path = write_report(report, out_dir)
     return report
@@ -228,6 +246,78 @@ def _kernel_status(bar) -> Iterator[Callable[[str], None]]:
         Path(status_path).unlink(missing_ok=True)
 
 
+VERIFICATION_STATUSES = ("identical", "within seed spread", "outside")
+
+
+@contextmanager
+def _verification_log(verify: bool) -> Iterator[Path | None]:
+    """With ``verify``, the kernels inherit ``IRSTD_VERIFY=1`` and the log file they append to."""
+    if not verify:
+        yield None
+        return
+    from irstd_lib.experiments import VERIFY_ENV, VERIFY_LOG_ENV
+
+    fd, log = tempfile.mkstemp(prefix="irstd-verify-", suffix=".jsonl")
+    os.close(fd)
+    previous = {key: os.environ.get(key) for key in (VERIFY_ENV, VERIFY_LOG_ENV)}
+    os.environ.update({VERIFY_ENV: "1", VERIFY_LOG_ENV: log})
+    try:
+        yield Path(log)
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        Path(log).unlink(missing_ok=True)
+
+
+def verification_rows(log: Path, profile: str, results_dir: Path) -> list[dict]:
+    """One classified row per run of the verification log (the last check of each run)."""
+    import json
+
+    from irstd_lib.experiments import verification_status
+    from irstd_lib.models import get_variant
+    from irstd_lib.reproductions.comparison import _system_folder
+    from irstd_lib.reproductions.seeds import SEPARATION_FACTOR, recorded_seed_sd
+
+    entries: dict[str, dict] = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            entries[entry["hash"]] = entry
+    spreads: dict[str, dict | None] = {}
+    rows = []
+    for entry in entries.values():
+        system = _system_folder(get_variant(entry["model"]))
+        if system not in spreads:
+            spreads[system] = recorded_seed_sd(system, profile, results_dir)
+        primary = entry["primary"]
+        rows.append({"hash": entry["hash"], "model": entry["model"], "seed": entry["seed"],
+                     "status": verification_status(entry, spreads[system], SEPARATION_FACTOR),
+                     "recorded IoU": entry["recorded"][primary]["IoU"], "fresh IoU": entry["fresh"][primary]["IoU"],
+                     "recorded Pd": entry["recorded"][primary]["Pd"], "fresh Pd": entry["fresh"][primary]["Pd"]})
+    return sorted(rows, key=lambda r: (VERIFICATION_STATUSES.index(r["status"]), r["model"], r["hash"]))
+
+
+def _verification_section(report: "ReproduceReport") -> list[str]:
+    if report.verification is None:
+        return []
+    counts = report.verification_counts()
+    lines = ["## Verification against the committed records", "",
+             f"Every run the notebooks read from its record was trained again here (or its fresh metrics read from the local "
+             f"cache) and compared with the record: {counts['identical']} identical, {counts['within seed spread']} within "
+             f"the recorded seed spread (1.96 x sqrt(2) sd of the system's reference over its seeds, every metric), "
+             f"{counts['outside']} outside it, of {len(report.verification)} runs. Identical numbers need the same CPU type, "
+             "torch build and thread count (README, determinism).", ""]
+    if report.verification:
+        lines += ["| run | model | seed | status | IoU recorded | IoU now | Pd recorded | Pd now |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['hash']} | {r['model']} | {r['seed']} | {r['status']} | {r['recorded IoU']:.2f} | {r['fresh IoU']:.2f} | "
+                  f"{r['recorded Pd']:.2f} | {r['fresh Pd']:.2f} |" for r in report.verification]
+        lines.append("")
+    return lines
+
+
 def _execute_one(name: str, profile: str, out_dir: Path, notebook_dir: Path, data_root, extra_parameters: dict | None,
                  kernel: str, report: "ReproduceReport") -> None:
     """Execute one notebook and add its result to ``report`` (a failure is recorded, not raised)."""
@@ -270,6 +360,7 @@ def write_report(report: ReproduceReport, out_dir: Path) -> Path:
         link = f"[{r.name}](notebooks/{r.name}.ipynb)" if r.ok else r.name
         lines.append(f"| {link} | {status} | {r.seconds:.0f} |")
     lines += ["", f"Total: {report.seconds / 60:.1f} minutes.", ""]
+    lines += _verification_section(report)
     lines += _differences_section(out_dir / "tables")
     tables = sorted((out_dir / "tables").glob("*.md"))
     if tables:

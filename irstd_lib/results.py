@@ -55,7 +55,12 @@ def save_table(table: pd.DataFrame, name: str, profile: str, results_dir=None, f
 
 def save_figure(fig, name: str, profile: str, results_dir=None, dpi: int = 120) -> Path:
     """Write ``figures/<name>.png`` from a matplotlib figure."""
+    return save_figure_to(fig, profile_dir(profile, results_dir) / "figures" / f"{name}.png", dpi)
+
+
+def save_figure_to(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
+    """Write a matplotlib figure to the PNG ``path``, atomically."""
     buffer = io.BytesIO()
     # Fixed metadata so the same figure gives the same bytes (no matplotlib version/date stamp).
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    return atomic_write_bytes(profile_dir(profile, results_dir) / "figures" / f"{name}.png", buffer.getvalue())
+    return atomic_write_bytes(Path(path), buffer.getvalue())

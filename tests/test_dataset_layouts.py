@@ -319,3 +319,22 @@ def test_evaluate_score_and_train_read_each_layout(layout, tmp_path, capsys, mon
                  "--no-progress", "--json"]) == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["epochs"] == 1 and record["test"]["n_images"] == len(test_names)
+
+
+# ------------------------------------------------------------------------------------------
+# Target size and local contrast per split (datasets figure)
+# ------------------------------------------------------------------------------------------
+def test_target_statistics_and_the_figure_command(tmp_path, capsys):
+    from irstd_lib.data.target_stats import target_statistics
+
+    root = make_sirst_v2(tmp_path / "sirst_v2")
+    stats = target_statistics(IRSTDDataset(root, "test"))
+    # t2 and t3 hold one 6-pixel and one 1-pixel target each; the background b2 holds none
+    assert sorted(stats["area"]) == [1, 1, 6, 6] and set(stats["name"]) == {"t2", "t3"}
+    # the image is a ramp, so the ring has clutter: a finite ratio, the same for both copies of a target
+    assert np.isfinite(stats["scr"]).all() and (stats["scr"] >= 0).all()
+    assert stats[stats["area"] == 6]["scr"].nunique() == 1
+    out = tmp_path / "targets.png"
+    assert main(["datasets", "figure", str(root), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "trainval: 2 targets" in text and "test: 4 targets" in text and out.stat().st_size > 1000

@@ -34,7 +34,7 @@ import pandas as pd
 from irstd_lib.bootstrap import METRICS
 from irstd_lib.profiles import get_profile
 
-__all__ = ["SEED_REFERENCES", "SeedSpread", "SEPARATION_FACTOR", "seed_spread", "with_seed_spread"]
+__all__ = ["SEED_REFERENCES", "SeedSpread", "SEPARATION_FACTOR", "recorded_seed_sd", "seed_spread", "with_seed_spread"]
 
 #: system -> the reference variant trained at every seed
 SEED_REFERENCES = {"lgnet": "lgnet_baseline", "saist": "saist", "dgspnet": "dgspnet", "ggl_net": "ggl_net"}
@@ -145,3 +145,25 @@ def planned_spread_runs(system: str, profile: str, notebooks: Sequence[str], dat
     root = None if data_root is None else str(data_root)
     return [PlannedRun(_reference_config(system, profile, data_root, seed, kwargs), tuple(notebooks), root)
             for seed in get_profile(profile).spread_seeds]
+
+
+def recorded_seed_sd(system: str, profile: str, results_dir) -> dict[str, float] | None:
+    """The seed sd of ``system``'s reference, from the records under ``<results_dir>/runs/``
+    alone (nothing is trained): the runs of its reference variant under ``profile`` at the
+    profile's spread seeds. None when fewer than two of those seeds are recorded."""
+    import json
+    from pathlib import Path
+
+    wanted = set(get_profile(profile).spread_seeds)
+    by_seed: dict[int, dict] = {}
+    for config_path in sorted(Path(results_dir, "runs").glob("*/config.json")):
+        metrics_path = config_path.with_name("metrics.json")
+        config = json.loads(config_path.read_text()).get("config")
+        if not config or not metrics_path.is_file():
+            continue
+        if config.get("model") == SEED_REFERENCES.get(system) and config.get("profile") == profile and config.get("seed") in wanted:
+            record = json.loads(metrics_path.read_text())
+            by_seed[int(config["seed"])] = record[record["primary"]]
+    if len(by_seed) < 2:
+        return None
+    return {m: float(np.std([by_seed[s][m] for s in sorted(by_seed)], ddof=1)) for m in METRICS}
