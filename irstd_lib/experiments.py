@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from irstd_lib.bootstrap import METRICS
 from irstd_lib.io import atomic_save, atomic_write_json
 from irstd_lib.paths import cache_dir
 from irstd_lib.progress import announce_task
@@ -594,7 +595,6 @@ def _fit(config: RunConfig, prep: "PreparedRun", device: str, progress: bool, ch
 
 VERIFY_ENV = "IRSTD_VERIFY"
 VERIFY_LOG_ENV = "IRSTD_VERIFY_LOG"
-VERIFIED_METRICS = ("IoU", "nIoU", "Pd", "Fa")
 
 
 def _verify(recorded: RunResult, prep: "PreparedRun", device: str, progress: bool, channels_last: bool | None) -> dict:
@@ -608,10 +608,10 @@ def _verify(recorded: RunResult, prep: "PreparedRun", device: str, progress: boo
         evaluations, _, _ = evaluate_run(trainer.module, prep.test_set, train_cfg, condition.evaluations,
                                          recorded.config.primary_evaluation, device, progress)
         fresh = {"hash": prep.hash, "model": recorded.config.model, "primary": recorded.config.primary_evaluation,
-                 "evaluations": {name: {m: metrics[m] for m in VERIFIED_METRICS} for name, metrics in evaluations.items()}}
+                 "evaluations": {name: {m: metrics[m] for m in METRICS} for name, metrics in evaluations.items()}}
         atomic_write_json(fresh_path, fresh)
     entry = {"hash": prep.hash, "model": recorded.config.model, "seed": recorded.config.seed, "primary": fresh["primary"],
-             "recorded": {name: {m: recorded.record[name][m] for m in VERIFIED_METRICS} for name in fresh["evaluations"]},
+             "recorded": {name: {m: recorded.record[name][m] for m in METRICS} for name in fresh["evaluations"]},
              "fresh": fresh["evaluations"]}
     log = os.environ.get(VERIFY_LOG_ENV)
     if log:
@@ -624,12 +624,12 @@ def verification_status(entry: dict, seed_sd: dict[str, float] | None, factor: f
     """``identical`` (every metric of every evaluation equal), ``within seed spread`` (every
     metric of the primary evaluation within ``factor`` seed sds of its record) or ``outside``
     (also when no seed spread is known for the run's system)."""
-    if all(entry["fresh"][name][m] == entry["recorded"][name][m] for name in entry["fresh"] for m in VERIFIED_METRICS):
+    if all(entry["fresh"][name][m] == entry["recorded"][name][m] for name in entry["fresh"] for m in METRICS):
         return "identical"
     if not seed_sd:
         return "outside"
     primary = entry["primary"]
-    for m in VERIFIED_METRICS:
+    for m in METRICS:
         delta, sd = abs(entry["fresh"][primary][m] - entry["recorded"][primary][m]), seed_sd.get(m, float("nan"))
         if not (np.isfinite(delta) and np.isfinite(sd) and delta <= factor * sd):
             return "outside"

@@ -215,8 +215,6 @@ def _kernel_status(bar) -> Iterator[Callable[[str], None]]:
         return
     fd, status_path = tempfile.mkstemp(prefix="irstd-progress-", suffix=".txt")
     os.close(fd)
-    previous = os.environ.get(ENV_VAR)
-    os.environ[ENV_VAR] = status_path
     current = {"notebook": "", "status": ""}
     stop = threading.Event()
 
@@ -235,15 +233,28 @@ def _kernel_status(bar) -> Iterator[Callable[[str], None]]:
     watcher = threading.Thread(target=watch, name="kernel-status", daemon=True)
     watcher.start()
     try:
-        yield show
+        with _kernel_environment({ENV_VAR: status_path}):
+            yield show
     finally:
         stop.set()
         watcher.join()
-        if previous is None:
-            os.environ.pop(ENV_VAR, None)
-        else:
-            os.environ[ENV_VAR] = previous
         Path(status_path).unlink(missing_ok=True)
+
+
+@contextmanager
+def _kernel_environment(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables the notebook kernels started inside the block inherit; the previous
+    values (or their absence) come back afterwards."""
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 VERIFICATION_STATUSES = ("identical", "within seed spread", "outside")
@@ -259,16 +270,10 @@ def _verification_log(verify: bool) -> Iterator[Path | None]:
 
     fd, log = tempfile.mkstemp(prefix="irstd-verify-", suffix=".jsonl")
     os.close(fd)
-    previous = {key: os.environ.get(key) for key in (VERIFY_ENV, VERIFY_LOG_ENV)}
-    os.environ.update({VERIFY_ENV: "1", VERIFY_LOG_ENV: log})
     try:
-        yield Path(log)
+        with _kernel_environment({VERIFY_ENV: "1", VERIFY_LOG_ENV: log}):
+            yield Path(log)
     finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         Path(log).unlink(missing_ok=True)
 
 
@@ -382,12 +387,13 @@ def _differences_section(tables_dir: Path) -> list[str]:
     :mod:`irstd_lib.reproductions.seeds`)."""
     import pandas as pd
 
-    from irstd_lib.reproductions.intervals import DIFFERENCE_SUFFIX
+    from irstd_lib.reproductions.intervals import DIFFERENCE_SUFFIX, NO_DIFFERENCE
+    from irstd_lib.reproductions.seeds import NOT_SEPARABLE, SPREAD_SUFFIX
 
     kinds = (
-        (DIFFERENCE_SUFFIX, "none",
+        (DIFFERENCE_SUFFIX, NO_DIFFERENCE,
          "the 95 % paired bootstrap interval over test images (1000 resamples; the test images' sampling only)"),
-        (": beyond seed spread", "not separable",
+        (SPREAD_SUFFIX, NOT_SEPARABLE,
          "the measured seed spread (1.96 x sqrt(2) sd of the system's reference model over its seeds; training's own noise)"),
     )
     lines: list[str] = []

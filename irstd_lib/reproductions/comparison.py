@@ -26,12 +26,12 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from irstd_lib.bootstrap import METRICS
 from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported
 from irstd_lib.profiles import get_profile
 from irstd_lib.reproductions.intervals import error_bars, with_intervals
 
-METRICS = ("IoU", "nIoU", "Pd", "Fa")
 
 # (registered variant, label, name in LGNet's Tables 4-5, name in SAIST's Table 1)
 METHODS: tuple[tuple[str, str, str | None, str | None], ...] = (

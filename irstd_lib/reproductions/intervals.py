@@ -30,10 +30,13 @@ import pandas as pd
 
 from irstd_lib.bootstrap import METRICS, bootstrap_intervals, paired_difference
 
-__all__ = ["CI_SUFFIX", "DIFFERENCE_SUFFIX", "N_RESAMPLES", "SEED", "with_intervals", "difference_column", "error_bars"]
+__all__ = ["CI_SUFFIX", "DIFFERENCE_SUFFIX", "NO_DIFFERENCE", "N_RESAMPLES", "SEED", "with_intervals", "difference_column",
+           "error_bars"]
 
 CI_SUFFIX = "95% CI"
 DIFFERENCE_SUFFIX = ": beyond 95% paired CI"
+#: the difference-column entry of a row no metric of which differs beyond the interval
+NO_DIFFERENCE = "none"
 N_RESAMPLES = 1000
 SEED = 0
 _DASH = "–"
@@ -90,7 +93,7 @@ def with_intervals(
                 diff = paired_difference(counts, base, n_resamples=N_RESAMPLES, seed=SEED)
                 parts = [f"{m} {d['value']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
                          for m, d in diff.items() if m in present and d["excludes_zero"]]
-                column.append("; ".join(parts) if parts else "none")
+                column.append("; ".join(parts) if parts else NO_DIFFERENCE)
         out[difference_column(label)] = column
     return out
 

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from irstd_lib.bootstrap import METRICS
 from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported, side_by_side
 from irstd_lib.profiles import get_profile
@@ -56,7 +57,6 @@ VARIANTS: dict[str, str] = {
     "full": "lgnet",
 }
 
-METRICS = ("IoU", "nIoU", "Pd", "Fa")
 
 
 def lgnet_config(

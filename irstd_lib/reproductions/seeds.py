@@ -34,13 +34,18 @@ import pandas as pd
 from irstd_lib.bootstrap import METRICS
 from irstd_lib.profiles import get_profile
 
-__all__ = ["SEED_REFERENCES", "SeedSpread", "SEPARATION_FACTOR", "recorded_seed_sd", "seed_spread", "with_seed_spread"]
+__all__ = ["SEED_REFERENCES", "SeedSpread", "SEPARATION_FACTOR", "SPREAD_SUFFIX", "NOT_SEPARABLE", "recorded_seed_sd", "seed_spread",
+           "with_seed_spread"]
 
 #: system -> the reference variant trained at every seed
 SEED_REFERENCES = {"lgnet": "lgnet_baseline", "saist": "saist", "dgspnet": "dgspnet", "ggl_net": "ggl_net"}
 
 #: a difference beyond this many seed sds separates two single-seed rows (1.96 * sqrt(2))
 SEPARATION_FACTOR = 1.96 * math.sqrt(2.0)
+
+#: the spread column is ``vs <reference>`` + this; a row within the spread on every metric reads NOT_SEPARABLE
+SPREAD_SUFFIX = ": beyond seed spread"
+NOT_SEPARABLE = "not separable"
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,10 @@ def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, re
     out = table.copy()
     n = len(out) if measured_rows is None else measured_rows
     metrics = [m for m in METRICS if m in out.columns]
-    base = {m: float(pd.to_numeric(out[m], errors="coerce").iloc[reference]) for m in metrics}
+    # each metric's difference from the reference row, and the difference that separates
+    deltas = {m: pd.to_numeric(out[m], errors="coerce").to_numpy(dtype=float) for m in metrics}
+    deltas = {m: values - values[reference] for m, values in deltas.items()}
+    bounds = {m: SEPARATION_FACTOR * spread.sd(m) for m in metrics}
     column = []
     for i in range(len(out)):
         if i == reference:
@@ -122,14 +130,10 @@ def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, re
         if i >= n:
             column.append("")
             continue
-        parts = []
-        for m in metrics:
-            value, sd = float(pd.to_numeric(out[m], errors="coerce").iloc[i]), spread.sd(m)
-            delta = value - base[m]
-            if np.isfinite(delta) and np.isfinite(sd) and abs(delta) > SEPARATION_FACTOR * sd:
-                parts.append(f"{m} {delta:+.2f}")
-        column.append("; ".join(parts) if parts else "not separable")
-    out[f"vs {reference_label}: beyond seed spread"] = column
+        parts = [f"{m} {deltas[m][i]:+.2f}" for m in metrics
+                 if np.isfinite(deltas[m][i]) and np.isfinite(bounds[m]) and abs(deltas[m][i]) > bounds[m]]
+        column.append("; ".join(parts) if parts else NOT_SEPARABLE)
+    out[f"vs {reference_label}{SPREAD_SUFFIX}"] = column
     out.attrs["note"] = spread.note(metrics)
     return out
 
@@ -139,9 +143,7 @@ def planned_spread_runs(system: str, profile: str, notebooks: Sequence[str], dat
     entries of ``notebooks`` (``checkpoints``: the stand-ins or paths the module's plan uses)."""
     from irstd_lib.reproductions.plan import PlannedRun
 
-    kwargs = {k: v for k, v in checkpoints.items() if v is not None}
-    if system == "lgnet":
-        kwargs.pop("sam_checkpoint", None)
+    kwargs = {k: v for k, v in checkpoints.items() if v is not None}  # _reference_config keeps what the builder takes
     root = None if data_root is None else str(data_root)
     return [PlannedRun(_reference_config(system, profile, data_root, seed, kwargs), tuple(notebooks), root)
             for seed in get_profile(profile).spread_seeds]
