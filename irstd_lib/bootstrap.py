@@ -18,6 +18,11 @@ against its reference): each resample draws the same images for both, so the int
 difference leaves out the images' shared difficulty; it "excludes zero" when both ends have the
 same sign.
 
+A row trained at several seeds (:class:`~irstd_lib.reproductions.seeds.SeedRuns`) gives one list
+of per-image rows per seed, all on the same test images: its value is the mean over seeds of each
+seed's metric, and each resample draws the same images for every seed and averages, so the
+interval is the test images' sampling of that mean.
+
 What it does not capture: the spread between training seeds (a property of the training, not of
 the test set), which on small CPU runs is usually larger.
 """
@@ -30,9 +35,32 @@ import numpy as np
 
 from irstd_lib.metrics import EPS
 
-__all__ = ["METRICS", "bootstrap_intervals", "metrics_from_counts", "paired_difference", "resample_weights"]
+__all__ = ["METRICS", "bootstrap_intervals", "image_names", "metrics_from_counts", "paired_difference", "resample_weights"]
 
 METRICS = ("IoU", "nIoU", "Pd", "Fa")
+
+
+def _per_seed(per_image: Sequence) -> list[Sequence[Mapping]]:
+    """One run's per-image rows (a sequence of mappings) or several seeds' (a sequence of such
+    sequences, on the same images in the same order) as a list of runs."""
+    if per_image and not isinstance(per_image[0], Mapping):
+        runs = [list(run) for run in per_image]
+        names = [[row.get("name") for row in run] for run in runs]
+        if any(n != names[0] for n in names[1:]):
+            raise ValueError("the seeds of one row must be scored on the same test images, in the same order")
+        return runs
+    return [per_image]
+
+
+def image_names(per_image: Sequence) -> list:
+    """The test images' names of one run's per-image rows (or of the first seed's)."""
+    return [row.get("name") for row in _per_seed(per_image)[0]]
+
+
+def _seed_mean(runs: Sequence[Sequence[Mapping]], weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Each metric averaged over the seeds' runs, every run weighted by the same resamples."""
+    per_run = [metrics_from_counts(_counts(run), weights) for run in runs]
+    return {m: np.mean([values[m] for values in per_run], axis=0) for m in METRICS}
 
 
 def _counts(per_image: Sequence[Mapping]) -> dict[str, np.ndarray]:
@@ -74,13 +102,13 @@ def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def bootstrap_intervals(per_image: Sequence[Mapping], n_resamples: int = 1000, seed: int = 0,
+def bootstrap_intervals(per_image: Sequence, n_resamples: int = 1000, seed: int = 0,
                         confidence: float = 0.95) -> dict[str, dict[str, float]]:
     """``metric -> {"value", "low", "high"}`` for IoU, nIoU, Pd and Fa of one method's per-image
-    counts (a run record's ``details[evaluation]["per_image"]``)."""
-    counts = _counts(per_image)
-    point = metrics_from_counts(counts)
-    resampled = metrics_from_counts(counts, resample_weights(len(per_image), n_resamples, seed))
+    counts (a run record's ``details[evaluation]["per_image"]``, or one such list per seed)."""
+    runs = _per_seed(per_image)
+    point = _seed_mean(runs)
+    resampled = _seed_mean(runs, resample_weights(len(runs[0]), n_resamples, seed))
     out = {}
     for m in METRICS:
         low, high = _interval(resampled[m], confidence)
@@ -88,18 +116,17 @@ def bootstrap_intervals(per_image: Sequence[Mapping], n_resamples: int = 1000, s
     return out
 
 
-def paired_difference(per_image: Sequence[Mapping], reference: Sequence[Mapping], n_resamples: int = 1000, seed: int = 0,
+def paired_difference(per_image: Sequence, reference: Sequence, n_resamples: int = 1000, seed: int = 0,
                       confidence: float = 0.95) -> dict[str, dict[str, float | bool]]:
     """``metric -> {"value", "low", "high", "excludes_zero"}``: the difference ``method -
-    reference`` on the same test images, with its paired bootstrap interval."""
-    a, b = _counts(per_image), _counts(reference)
-    names_a = [row.get("name") for row in per_image]
-    names_b = [row.get("name") for row in reference]
-    if names_a != names_b:
+    reference`` on the same test images, with its paired bootstrap interval (either side may
+    hold one list of per-image rows per seed: its seed mean is compared)."""
+    a, b = _per_seed(per_image), _per_seed(reference)
+    if image_names(per_image) != image_names(reference):
         raise ValueError("a paired difference needs both methods scored on the same test images, in the same order")
-    weights = resample_weights(len(per_image), n_resamples, seed)
-    point_a, point_b = metrics_from_counts(a), metrics_from_counts(b)
-    diff_a, diff_b = metrics_from_counts(a, weights), metrics_from_counts(b, weights)
+    weights = resample_weights(len(a[0]), n_resamples, seed)
+    point_a, point_b = _seed_mean(a), _seed_mean(b)
+    diff_a, diff_b = _seed_mean(a, weights), _seed_mean(b, weights)
     out: dict[str, dict[str, float | bool]] = {}
     for m in METRICS:
         low, high = _interval(diff_a[m] - diff_b[m], confidence)

@@ -12,21 +12,36 @@ from irstd_lib.experiments import DataConfig, score_classical
 from irstd_lib.profiles import get_profile
 from irstd_lib.reproductions import comparison
 from irstd_lib.reproductions.lgnet import lgnet_config
+from irstd_lib.reproductions.saist import saist_config
 
 
 def test_every_learned_method_shares_one_protocol():
     p = get_profile("smoke")
     configs = {v: comparison.method_config("smoke", v) for v in comparison.LEARNED}
+    # SAIST is trained as its own tables train it (its size, optimizer, lr), on the same splits:
+    # at smoke its row is the SAIST tables' run.
+    saist = configs.pop("saist")
+    assert saist == saist_config("smoke", "saist")
+    assert (saist.data.train_split, saist.data.test_split, saist.data.split_scheme) == ("trainval", "test", "standard")
+    paper_saist = comparison.method_config("paper", "saist", data_root="/data/NUAA-SIRST", sam_checkpoint="s.pth",
+                                           clip_checkpoint="c.pt")
+    assert paper_saist.data.split_scheme == "standard" and paper_saist.data.train_size == 1024
+    departures = p.comparison.get("train", {})
     for variant, config in configs.items():
         assert config.model == variant
-        assert config.train == p.train, variant
+        # the protocol's budget, with the profile's stated per-system departures only
+        assert config.train == {**p.train, **departures.get(variant, {})}, variant
         assert config.data == p.data_config("synthetic"), variant
         assert config.seed == p.seed
     # The LGNet row is LGNet's own Table 6 run (no second training).
     assert configs["lgnet"] == lgnet_config("smoke", "full", "train")
-    # Each keeps the loss of its own recipe.
+    # Each keeps the loss of its own recipe, but for the smoke departure GGL-Net's batch SoftIoU;
+    # the paper profile keeps every recipe's own.
     losses = {v: c.train_config().loss for v, c in configs.items()}
-    assert losses["ggl_net"] == "softiou_per_image" and losses["lgnet"] == "bce" and losses["acm"] == "softiou"
+    assert losses["ggl_net"] == "softiou" and losses["lgnet"] == "bce" and losses["acm"] == "softiou"
+    assert configs["dnanet"].train_config().lr == 1e-2 and configs["dgspnet"].train_config().lr == p.train["lr"]
+    paper_ggl = comparison.method_config("paper", "ggl_net", data_root="/data/NUAA-SIRST")
+    assert paper_ggl.train_config().loss == "softiou_per_image"
     assert comparison.method_config("smoke", "dgspnet_wo_tgca").model_kwargs == p.comparison["model_kwargs"]["dgspnet"]
 
 

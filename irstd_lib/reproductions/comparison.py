@@ -9,10 +9,20 @@ The protocol (:func:`method_config`): the profile's data (its synthetic set, or 
 training crops, evaluation size, budget, optimizer, schedule and seed for every learned model
 (``Profile.train``: the ``smoke`` profile's is LGNet's smoke protocol, so the LGNet row *is* the
 LGNet Table 6 run); each model keeps the loss of its own recipe; widths from
-``Profile.comparison`` (small ones at ``smoke``, published ones at ``paper``). SAIST gets each
-image's scene prompt, LGNet its target descriptor in training and the image-only descriptor at
-test (how the paper reports LGNet: language in training only), DGSPNet makes its own text.
-Classical methods are scored on the same test split at the same size and policy.
+``Profile.comparison`` (small ones at ``smoke``, published ones at ``paper``), and the few
+per-system training departures it lists (``Profile.comparison["train"]``; smoke: lr 1e-2 for ACM
+and DNA-Net, the batch SoftIoU for GGL-Net, each because a short run collapsed without it, the
+measurements in :mod:`irstd_lib.profiles`). SAIST gets each image's scene prompt, LGNet its target descriptor in training and the
+image-only descriptor at test (how the paper reports LGNet: language in training only), DGSPNet
+makes its own text. Classical methods are scored on the same test split at the same size and
+policy.
+
+One departure, SAIST: it is trained as its own tables train it (its input size, optimizer and
+learning rate; ``Profile.saist``) on the comparison's splits, so at ``smoke`` its row is the
+SAIST tables' run. SAM's image encoder sees a fixed grid of patches: at the comparison's 64 px the
+tiny SAM's 8-pixel patches make an 8x8 grid whose every token is wider than most targets, and the
+run collapsed (IoU 2.1, against 23.6 at its own 128 px). Every method is still scored on the same
+test images at their native size.
 
 Where the paper reports a dataset this package did not measure on (the synthetic set), the
 reported columns come from NUAA-SIRST, and the column names say so.
@@ -27,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from irstd_lib.bootstrap import METRICS
-from irstd_lib.experiments import RunConfig, RunResult, run_experiment
+from irstd_lib.experiments import RunConfig
 from irstd_lib.paper_reference import reported
 from irstd_lib.profiles import get_profile
 from irstd_lib.reproductions.intervals import error_bars, with_intervals
@@ -79,15 +89,20 @@ def method_config(
         lgnet_variant = {"lgnet": "full", "lgnet_fusion": "fusion", "lgnet_baseline": "baseline"}[variant]
         return lgnet_config(profile, lgnet_variant, "train" if lgnet_variant == "full" else "never", data_root=data_root,
                             clip_checkpoint=clip_checkpoint, epochs=epochs, seed=seed)
-    train = dict(p.train)
+    # The protocol's budget, then the profile's few per-system departures (smoke: the ones that
+    # keep its short runs from collapsing, each measured and stated in irstd_lib.profiles).
+    train = {**p.train, **p.comparison.get("train", {}).get(system, {})}
     if epochs is not None:
         train["epochs"] = int(epochs)
     data = p.data_config(p.dataset_for(data_root))
     if system == "saist":
-        # SAIST's model and conditioning as its own tables have them; the comparison's data and budget.
-        own = saist_config(profile, variant, data_root=data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint)
-        return RunConfig(model=variant, model_kwargs=own.model_kwargs, data=data, conditioning=own.conditioning, train=train,
-                         seed=own.seed if seed is None else int(seed), profile=p.name)
+        # SAIST as its own tables train it (size, optimizer, lr: see the module docstring), on the comparison's splits.
+        from dataclasses import replace
+
+        own = saist_config(profile, variant, data_root=data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint,
+                           epochs=epochs, seed=seed)
+        return replace(own, data=replace(own.data, split_scheme=data.split_scheme, train_split=data.train_split,
+                                         test_split=data.test_split, split_version=data.split_version))
     kwargs = dict(p.comparison["model_kwargs"].get(system, {}))
     if system == "dgspnet" and kwargs.get("clip") != "tiny" and any(
             v.resolved_kwargs(**kwargs).get(k) for k in ("coarse_prompts", "fine_prompts")):
@@ -109,9 +124,14 @@ def _system_folder(variant) -> str:
 
 
 def run_method(variant: str, profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True,
-               results_dir=None, **config_kwargs) -> RunResult:
-    config = method_config(profile, variant, data_root=data_root, **config_kwargs)
-    return run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
+               results_dir=None, seeds=None, seed=None, **config_kwargs):
+    """One method's row under the comparison protocol, trained (or read) at each of its seeds
+    (:func:`~irstd_lib.reproductions.seeds.row_seeds`): a run, or a
+    :class:`~irstd_lib.reproductions.seeds.SeedRuns` for several seeds."""
+    from irstd_lib.reproductions.seeds import row_seeds, run_row
+
+    return run_row(lambda s: method_config(profile, variant, data_root=data_root, seed=s, **config_kwargs),
+                   row_seeds(profile, seed, seeds), data_root, results_dir, device, progress)
 
 
 def comparison_evaluation(result) -> str:
@@ -129,11 +149,14 @@ def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str
     """One row per ``(variant, setting)``: the metrics measured here, the trainable parameters,
     and the difference of each metric from the ``reference`` variant's row. No paper values: the
     ablation tables of DGSPNet and GGL-Net are not available to this package."""
+    from irstd_lib.reproductions.seeds import seed_cells
+
     out, per_image = [], []
     for variant, setting in rows:
         result = run_method(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
         per_image.append(result.details(comparison_evaluation(result))["per_image"])
         out.append({"setting": setting, "measured": variant, **{m: comparison_metrics(result)[m] for m in METRICS},
+                    **seed_cells(result, comparison_evaluation(result)),
                     "trainable params (M)": result.record["parameters"]["trainable"] / 1e6,
                     "train s": result.record.get("train_seconds"), "dataset": result.config.data.dataset,
                     "profile": result.config.profile, "run": result.hash})
@@ -197,6 +220,7 @@ def table_of_runs(runs: dict[str, Any], size: int, device: str = "cpu", repeats:
     reported columns; and ``curves[label] = {"Fa", "Pd", "run"}``, each method's Pd-Fa points
     (for :func:`roc_figure`)."""
     from irstd_lib.benchmarks.model_profile import profile_model
+    from irstd_lib.reproductions.seeds import seed_cells
 
     datasets = {r.record["dataset"] for r in runs.values()}
     if len(datasets) != 1:
@@ -219,7 +243,7 @@ def table_of_runs(runs: dict[str, Any], size: int, device: str = "cpu", repeats:
         curves[label] = {"Fa": list(roc["Fa"]), "Pd": list(roc["Pd"]), "run": result.hash}
         row: dict[str, Any] = {
             "method": label, "measured": variant + (f" {kwargs}" if kwargs else ""),
-            **{m: metrics[m] for m in METRICS},
+            **{m: metrics[m] for m in METRICS}, **seed_cells(result, evaluation),
             "params (M)": params["total"] / 1e6, "trainable (M)": params["trainable"] / 1e6,
             f"GFLOPs at {size} px": speed.get("gflops"), f"ms per image at {size} px": speed.get("latency_ms"),
         }

@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from irstd_lib.bootstrap import METRICS, bootstrap_intervals, paired_difference
+from irstd_lib.bootstrap import METRICS, bootstrap_intervals, image_names, paired_difference
 
 __all__ = ["CI_SUFFIX", "DIFFERENCE_SUFFIX", "NO_DIFFERENCE", "N_RESAMPLES", "SEED", "with_intervals", "difference_column",
            "error_bars"]
@@ -60,7 +60,8 @@ def with_intervals(
     metrics: Sequence[str] = METRICS,
 ) -> pd.DataFrame:
     """``table`` with interval columns (see the module docstring). ``per_image[i]`` holds the
-    per-image counts of row ``i`` (None: not measured here); rows past its end get none.
+    per-image counts of row ``i`` (None: not measured here; one list per seed for a row trained
+    at several seeds, whose cells are then the seed means); rows past its end get none.
     ``reference`` is the row position the differences are taken against."""
     out = table.reset_index(drop=True).copy()
     rows = list(per_image) + [None] * (len(out) - len(per_image))
@@ -87,7 +88,7 @@ def with_intervals(
         for i, counts in enumerate(rows):
             if i == reference:
                 column.append("reference")
-            elif not counts or [r.get("name") for r in counts] != [r.get("name") for r in base]:
+            elif not counts or image_names(counts) != image_names(base):
                 column.append("")  # not measured here, or on other test images: no paired difference
             else:
                 diff = paired_difference(counts, base, n_resamples=N_RESAMPLES, seed=SEED)

@@ -48,7 +48,7 @@ from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported, side_by_side
 from irstd_lib.profiles import get_profile
 from irstd_lib.reproductions.intervals import error_bars, with_intervals
-from irstd_lib.reproductions.seeds import planned_spread_runs, seed_spread, with_seed_spread
+from irstd_lib.reproductions.seeds import planned_spread_runs, row_seeds, run_row, seed_cells, seed_spread, with_seed_spread
 
 VARIANTS: dict[str, str] = {
     # table variant -> registered model
@@ -106,8 +106,8 @@ def lgnet_config(
     )
 
 
-def _row(setting: str, paper_row: str | None, run: RunResult, metrics: dict) -> dict:
-    return {"setting": setting, "paper row": paper_row or "", **{m: metrics[m] for m in METRICS},
+def _row(setting: str, paper_row: str | None, run: RunResult, metrics: dict, evaluation: str | None = None) -> dict:
+    return {"setting": setting, "paper row": paper_row or "", **{m: metrics[m] for m in METRICS}, **seed_cells(run, evaluation),
             "dataset": run.config.data.dataset, "profile": run.config.profile, "run": run.hash}
 
 
@@ -128,8 +128,13 @@ def _per_image(rows) -> list:
     return [run.details(evaluation)["per_image"] for _, _, run, evaluation in rows]
 
 
-def _run(config: RunConfig, data_root, device: str, progress: bool, results_dir) -> RunResult:
-    return run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
+def _run(profile: str, variant: str, language: str, descriptions: str | None, data_root, device: str, progress: bool, results_dir,
+         config_kwargs: dict):
+    """One LGNet row trained (or read) at each of its seeds (:func:`~irstd_lib.reproductions.seeds.row_seeds`)."""
+    kwargs = {k: v for k, v in config_kwargs.items() if k not in ("seed", "seeds")}
+    return run_row(lambda s: lgnet_config(profile, variant, language, descriptions, data_root=data_root, seed=s, **kwargs),
+                   row_seeds(profile, config_kwargs.get("seed"), config_kwargs.get("seeds")), data_root, results_dir, device,
+                   progress)
 
 
 def table2_language_availability(
@@ -138,8 +143,7 @@ def table2_language_availability(
     """Table 2: language never / in training only / in training and test, plus the row its
     question asks for: the full architecture trained and tested with the image-only descriptor."""
     def run(variant: str, language: str) -> RunResult:
-        return _run(lgnet_config(profile, variant, language, data_root=data_root, **config_kwargs), data_root, device,
-                    progress, results_dir)
+        return _run(profile, variant, language, None, data_root, device, progress, results_dir, config_kwargs)
 
     baseline, image_only, full = run("baseline", "never"), run("full", "never"), run("full", "train")
     rows = [
@@ -148,7 +152,8 @@ def table2_language_availability(
         ("full model, text in training, image only at test", "language in training only", full, "test_without_text"),
         ("full model, text in training and test", "language in training and test", full, "test_with_text"),
     ]
-    measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation)) for setting, paper_row, run, evaluation in rows])
+    measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation), evaluation)
+                             for setting, paper_row, run, evaluation in rows])
     # Differences are taken against the full model with the image-only descriptor: the row that
     # differs from the language rows in language alone (the baseline also lacks the blocks).
     table = with_intervals(_beside_paper(measured, reported("LGNet", "2")), _per_image(rows), reference=1,
@@ -167,9 +172,10 @@ def table6_components(
         ("+fusion block", "+fusion block", "fusion", "never"),
         ("+language fusion block (text in training, image only at test)", "+language fusion block", "full", "train"),
     ):
-        run = _run(lgnet_config(profile, variant, language, data_root=data_root, **config_kwargs), data_root, device, progress, results_dir)
+        run = _run(profile, variant, language, None, data_root, device, progress, results_dir, config_kwargs)
         rows.append((setting, paper_row, run, run.primary_evaluation))
-    measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation)) for setting, paper_row, run, evaluation in rows])
+    measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation), evaluation)
+                             for setting, paper_row, run, evaluation in rows])
     table = with_intervals(_beside_paper(measured, reported("LGNet", "6")), _per_image(rows), reference=0, reference_label="baseline")
     spread = seed_spread("lgnet", profile, data_root, device, progress, results_dir, **config_kwargs)
     return with_seed_spread(table, spread, reference=0, reference_label="baseline", measured_rows=len(rows))
@@ -199,12 +205,12 @@ def description_sources(
         sources = ("files", "semantic", "quadrant") if files_available else ("semantic", "quadrant")
     rows, measured_runs = [], []
     for source in sources:
-        run = _run(lgnet_config(profile, "full", "train", source, data_root=data_root, **config_kwargs), data_root, device, progress, results_dir)
+        run = _run(profile, "full", "train", source, data_root, device, progress, results_dir, config_kwargs)
         setting, paper_row = DESCRIPTION_SOURCES[source]
         if source == "files" and run.config.data.dataset == "synthetic":
             setting = "the synthetic generator's own descriptions"
         measured_runs.append((setting, paper_row, run, "test_without_text"))
-        row = _row(setting, paper_row, run, run.record["test_without_text"])
+        row = _row(setting, paper_row, run, run.record["test_without_text"], "test_without_text")
         row["source"] = source
         row["IoU with text"] = run.record["test_with_text"]["IoU"]
         row["nIoU with text"] = run.record["test_with_text"]["nIoU"]
@@ -345,8 +351,11 @@ def figure7_qualitative(
     from irstd_lib.experiments import hardest_images, open_split, resolve_data_root
     from irstd_lib.figures import detection_row
 
-    config = lgnet_config(profile, "full", "train", data_root=data_root, **config_kwargs)
-    run = _run(config, data_root, device, progress, results_dir)
+    # A figure shows one trained model: the row's first seed.
+    seed = row_seeds(profile, config_kwargs.get("seed"), config_kwargs.get("seeds"))[0]
+    kwargs = {k: v for k, v in config_kwargs.items() if k not in ("seed", "seeds")}
+    config = lgnet_config(profile, "full", "train", data_root=data_root, seed=seed, **kwargs)
+    run = run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
     per_image = {row["name"]: row for row in run.details()["per_image"]}
     maps = run.maps()
     names = [name for name in hardest_images(list(per_image.values()), n_images) if name in maps]

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -175,11 +175,20 @@ def _module(name: str):
 
 
 def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list[PlannedRun]:
-    """Every training run of ``profile``'s notebooks (see the module docstring)."""
+    """Every training run of ``profile``'s notebooks (see the module docstring): each table row
+    at every one of the profile's ``row_seeds`` (the modules plan their rows at the profile's
+    seed; the seed-spread runs keep their own seeds)."""
+    from dataclasses import replace
+
+    from irstd_lib.profiles import get_profile
+
+    p = get_profile(profile)
     runs: list[PlannedRun] = []
     for name in MODULES:
-        runs += _module(name).planned_runs(profile, data_root=data_root, clip_checkpoint=clip_checkpoint,
-                                           sam_checkpoint=sam_checkpoint)
+        for run in _module(name).planned_runs(profile, data_root=data_root, clip_checkpoint=clip_checkpoint,
+                                              sam_checkpoint=sam_checkpoint):
+            seeds = p.row_seeds if run.config.seed == p.seed else (run.config.seed,)
+            runs += [replace(run, config=replace(run.config, seed=int(s))) for s in seeds]
     return merge_planned(runs)
 
 

@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 
 from irstd_lib.bootstrap import METRICS
-from irstd_lib.experiments import RunConfig, RunResult, run_experiment
+from irstd_lib.experiments import RunConfig, RunResult
 from irstd_lib.paper_reference import reported
 from irstd_lib.profiles import get_profile
 from irstd_lib.reproductions.intervals import error_bars, with_intervals
-from irstd_lib.reproductions.seeds import planned_spread_runs, seed_spread, with_seed_spread
+from irstd_lib.reproductions.seeds import planned_spread_runs, row_seeds, run_row, seed_cells, seed_spread, with_seed_spread
 
 METHOD_NAMES = {"tophat": "Top-Hat", "ipi": "IPI"}
 
@@ -93,9 +93,12 @@ def saist_config(
 
 
 def run(variant: str, profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None,
-        **config_kwargs) -> RunResult:
-    config = saist_config(profile, variant, data_root=data_root, **config_kwargs)
-    return run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
+        seeds=None, seed=None, **config_kwargs):
+    """One SAIST variant trained (or read) at each of its row's seeds
+    (:func:`~irstd_lib.reproductions.seeds.row_seeds`): a run, or a
+    :class:`~irstd_lib.reproductions.seeds.SeedRuns` for several seeds."""
+    return run_row(lambda s: saist_config(profile, variant, data_root=data_root, seed=s, **config_kwargs),
+                   row_seeds(profile, seed, seeds), data_root, results_dir, device, progress)
 
 
 def _description(variant: str) -> str:
@@ -114,7 +117,7 @@ def _ablation(rows, paper: pd.DataFrame, key: str, profile: str, data_root, devi
         per_image.append(result.details()["per_image"])
         match = paper[paper[key] == paper_row]
         row = {"measured": variant, "what": _description(variant), **{m: result.metrics[m] for m in METRICS},
-               "paper row": paper_row}
+               **seed_cells(result), "paper row": paper_row}
         for m in METRICS:
             row[f"{m} (paper)"] = match[m].iloc[0] if len(match) and pd.notna(match[m].iloc[0]) else None
         row.update({"paper dataset": match["dataset"].iloc[0] if len(match) else None, "dataset": result.config.data.dataset,
@@ -184,7 +187,7 @@ def table3_size_and_speed(profile="smoke", data_root=None, device="cpu", progres
             "trainable (M) (paper)": _number_before(note, " M"),
             f"ms per image at {p.saist['size']} px": speed["latency_ms"],
             "ms per image (paper, GPU)": _ms(_number_before(note, " s")),
-            **{m: result.metrics[m] for m in ("IoU", "Pd", "Fa")},
+            **{m: result.metrics[m] for m in ("IoU", "Pd", "Fa")}, **seed_cells(result),
             **{f"{m} (paper)": match[m].iloc[0] if len(match) else None for m in ("IoU", "Pd", "Fa")},
             "device": speed["device"], "dataset": result.config.data.dataset, "run": result.hash,
         })

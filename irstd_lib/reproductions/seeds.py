@@ -18,8 +18,20 @@ system:
 The reference models (:data:`SEED_REFERENCES`) are the rows the tables compare against: LGNet's
 baseline (Tables 2 and 6, the description sources), SAIST, DGSPNet and GGL-Net. The spread of
 one model stands in for its table's other rows (the same recipe, the same data); that is the
-assumption, stated with every table. A table of one system may be measured at several seeds per
-row at the paper profile later; this module then gives way to a mean and sd per row.
+assumption, stated with every table.
+
+**Several seeds per row.** Every table notebook takes ``seeds`` (None: the profile's
+``row_seeds``: one seed at ``smoke``, whose budget the 30-minute reproduction cannot triple, and
+0, 1, 2 at ``paper``). :func:`run_row` trains a row's config at each seed and returns a
+:class:`SeedRuns` when there are several: it reads like a run record whose metrics are the
+means over the seeds, with ``<metric> sd`` (sample sd) beside them, and whose per-image counts
+are one list per seed (the bootstrap interval is then that of the seed mean, the same resampled
+images for every seed). :func:`seed_cells` adds the ``seeds`` and ``<metric> sd`` columns to a
+row; one seed adds nothing, so single-seed tables read as before. With a row's own sd known,
+:func:`with_seed_spread` compares the row with its reference by their own spreads,
+``|mean_row - mean_ref| > 1.96 * sqrt(sd_row^2 / n_row + sd_ref^2 / n_ref)``, a row with one seed
+taking the reference system's spread as its sd; with one seed on both sides this is the
+``1.96 * sqrt(2) * sd`` rule above.
 """
 
 from __future__ import annotations
@@ -34,8 +46,8 @@ import pandas as pd
 from irstd_lib.bootstrap import METRICS
 from irstd_lib.profiles import get_profile
 
-__all__ = ["SEED_REFERENCES", "SeedSpread", "SEPARATION_FACTOR", "SPREAD_SUFFIX", "NOT_SEPARABLE", "recorded_seed_sd", "seed_spread",
-           "with_seed_spread"]
+__all__ = ["SEED_REFERENCES", "SeedRuns", "SeedSpread", "SEPARATION_FACTOR", "SPREAD_SUFFIX", "NOT_SEPARABLE", "SD_SUFFIX",
+           "recorded_seed_sd", "row_seeds", "run_row", "seed_cells", "seed_spread", "with_seed_spread"]
 
 #: system -> the reference variant trained at every seed
 SEED_REFERENCES = {"lgnet": "lgnet_baseline", "saist": "saist", "dgspnet": "dgspnet", "ggl_net": "ggl_net"}
@@ -46,6 +58,102 @@ SEPARATION_FACTOR = 1.96 * math.sqrt(2.0)
 #: the spread column is ``vs <reference>`` + this; a row within the spread on every metric reads NOT_SEPARABLE
 SPREAD_SUFFIX = ": beyond seed spread"
 NOT_SEPARABLE = "not separable"
+
+#: a row trained at several seeds has ``<metric>`` + this beside each metric: the sd over its seeds
+SD_SUFFIX = " sd over seeds"
+_Z95 = 1.96
+
+
+# ------------------------------------------------------------------------------------------------
+# Several seeds per row
+
+
+def row_seeds(profile: str, seed: int | None = None, seeds: Sequence[int] | None = None) -> tuple[int, ...]:
+    """The seeds one table row is trained at: ``seeds`` when given, else ``seed`` alone when
+    given (a notebook's ``seed`` parameter), else the profile's ``row_seeds``."""
+    if seeds is not None:
+        chosen = tuple(int(s) for s in ([seeds] if isinstance(seeds, (int, np.integer)) else seeds))
+        if not chosen:
+            raise ValueError("seeds: give at least one seed (or None for the profile's)")
+        if len(set(chosen)) != len(chosen):
+            raise ValueError(f"seeds: each seed once, got {chosen}")
+        return chosen
+    if seed is not None:
+        return (int(seed),)
+    return tuple(get_profile(profile).row_seeds)
+
+
+class SeedRuns:
+    """One table row trained at several seeds, read like a run record
+    (:class:`~irstd_lib.experiments.RunResult`): every evaluation's metrics are the means over
+    the seeds, with ``<metric> sd over seeds`` beside them; ``details`` gives one list of
+    per-image counts per seed and the mean ROC; ``hash`` joins the runs' hashes with ``+``; the
+    config, folder, maps, inspection and history are the first seed's (a figure shows one
+    trained model)."""
+
+    def __init__(self, runs: Sequence):
+        if len(runs) < 2:
+            raise ValueError("SeedRuns holds two runs or more; one run is its own record")
+        self.runs = tuple(runs)
+        first = self.runs[0]
+        self.config, self.run_dir, self.checkpoint_dir = first.config, first.run_dir, first.checkpoint_dir
+        self.seeds = tuple(int(r.config.seed) for r in self.runs)
+        self.hash = "+".join(r.hash for r in self.runs)
+        record = dict(first.record)
+        for name in first.record.get("evaluations", [first.primary_evaluation]):
+            values = {m: np.array([float(r.record[name][m]) for r in self.runs]) for m in METRICS}
+            record[name] = {**first.record[name], **{m: float(v.mean()) for m, v in values.items()},
+                            **{f"{m}{SD_SUFFIX}": float(v.std(ddof=1)) for m, v in values.items()}}
+        record["seeds"], record["runs"] = list(self.seeds), [r.hash for r in self.runs]
+        record["train_seconds"] = sum(float(r.record.get("train_seconds") or 0.0) for r in self.runs)
+        self.record = record
+
+    @property
+    def primary_evaluation(self) -> str:
+        return self.runs[0].primary_evaluation
+
+    @property
+    def metrics(self) -> dict:
+        return self.record[self.primary_evaluation]
+
+    def evaluation(self, name: str) -> dict:
+        return self.record[name] if name in self.record else self.runs[0].evaluation(name)
+
+    def details(self, evaluation: str | None = None) -> dict:
+        each = [r.details(evaluation) for r in self.runs]
+        roc = {key: (np.mean([d["roc"][key] for d in each], axis=0).tolist() if isinstance(value, list)
+                     else float(np.mean([d["roc"][key] for d in each])))
+               for key, value in each[0]["roc"].items()}
+        return {"per_image": [d["per_image"] for d in each], "roc": roc}
+
+    def maps(self):
+        return self.runs[0].maps()
+
+    def inspection(self):
+        return self.runs[0].inspection()
+
+    def history(self):
+        return self.runs[0].history()
+
+
+def run_row(make_config, seeds: Sequence[int], data_root=None, results_dir=None, device: str = "cpu", progress: bool = True):
+    """Train (or read) ``make_config(seed)`` at every seed: the run itself for one seed, a
+    :class:`SeedRuns` for several."""
+    from irstd_lib.experiments import run_experiment
+
+    results = [run_experiment(make_config(int(seed)), data_root=data_root, results_dir=results_dir, device=device,
+                              progress=progress) for seed in seeds]
+    return results[0] if len(results) == 1 else SeedRuns(results)
+
+
+def seed_cells(result, evaluation: str | None = None) -> dict:
+    """A table row's seed columns: ``seeds`` and ``<metric> sd over seeds`` of a
+    :class:`SeedRuns`; nothing for a single run."""
+    if not isinstance(result, SeedRuns):
+        return {}
+    metrics = result.evaluation(evaluation or result.primary_evaluation)
+    return {"seeds": ", ".join(map(str, result.seeds)),
+            **{f"{m}{SD_SUFFIX}": metrics[f"{m}{SD_SUFFIX}"] for m in METRICS if f"{m}{SD_SUFFIX}" in metrics}}
 
 
 @dataclass(frozen=True)
@@ -97,6 +205,7 @@ def seed_spread(system: str, profile: str = "smoke", data_root=None, device: str
 
     if system not in SEED_REFERENCES:
         raise ValueError(f"no seed reference for system {system!r}; known: {sorted(SEED_REFERENCES)}")
+    config_kwargs.pop("seeds", None)  # the rows' seeds; the spread has its own
     seeds = tuple(int(s) for s in (seeds if seeds is not None else get_profile(profile).spread_seeds))
     if len(seeds) < 2:
         raise ValueError(f"a seed spread needs at least two seeds, got {seeds}")
@@ -114,14 +223,22 @@ def seed_spread(system: str, profile: str = "smoke", data_root=None, device: str
 def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, reference_label: str,
                      measured_rows: int | None = None) -> pd.DataFrame:
     """``table`` with the column ``vs <reference_label>: beyond seed spread`` over its first
-    ``measured_rows`` rows (default: all) and ``attrs["note"]`` stating the spread."""
+    ``measured_rows`` rows (default: all) and ``attrs["note"]`` stating the spread. Rows trained
+    at several seeds (a ``seeds`` column and ``<metric> sd over seeds`` columns, from
+    :func:`seed_cells`) are compared by their own sds (see the module docstring)."""
     out = table.copy()
     n = len(out) if measured_rows is None else measured_rows
     metrics = [m for m in METRICS if m in out.columns]
-    # each metric's difference from the reference row, and the difference that separates
+    # each metric's difference from the reference row, and each row's (sd, number of seeds)
     deltas = {m: pd.to_numeric(out[m], errors="coerce").to_numpy(dtype=float) for m in metrics}
     deltas = {m: values - values[reference] for m, values in deltas.items()}
-    bounds = {m: SEPARATION_FACTOR * spread.sd(m) for m in metrics}
+    counts = np.array([len(str(v).split(",")) if isinstance(v, str) and v else 1
+                       for v in (out["seeds"] if "seeds" in out else [""] * len(out))], dtype=float)
+    sds = {}
+    for m in metrics:
+        own = (pd.to_numeric(out[f"{m}{SD_SUFFIX}"], errors="coerce").to_numpy(dtype=float) if f"{m}{SD_SUFFIX}" in out
+               else np.full(len(out), np.nan))
+        sds[m] = np.where(np.isfinite(own) & (counts > 1), own, spread.sd(m))
     column = []
     for i in range(len(out)):
         if i == reference:
@@ -130,8 +247,11 @@ def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, re
         if i >= n:
             column.append("")
             continue
-        parts = [f"{m} {deltas[m][i]:+.2f}" for m in metrics
-                 if np.isfinite(deltas[m][i]) and np.isfinite(bounds[m]) and abs(deltas[m][i]) > bounds[m]]
+        parts = []
+        for m in metrics:
+            bound = _Z95 * math.sqrt(sds[m][i] ** 2 / counts[i] + sds[m][reference] ** 2 / counts[reference])
+            if np.isfinite(deltas[m][i]) and np.isfinite(bound) and abs(deltas[m][i]) > bound:
+                parts.append(f"{m} {deltas[m][i]:+.2f}")
         column.append("; ".join(parts) if parts else NOT_SEPARABLE)
     out[f"vs {reference_label}{SPREAD_SUFFIX}"] = column
     out.attrs["note"] = spread.note(metrics)
