@@ -166,3 +166,19 @@ def test_paper_plan_with_weights_hashes_every_run(nuaa_root, plan_cache, tmp_pat
     assert all(r["hash"] for r in described["runs"]), [r["hash_error"] for r in described["runs"] if not r["hash"]]
     assert all(i["ok"] for i in described["inputs"])
     assert len({r["hash"] for r in described["runs"]}) == len(described["runs"])
+
+
+def test_every_paper_row_is_planned_at_each_row_seed():
+    """The paper profile trains every table row at its three row seeds (the seed-spread runs are
+    the reference rows' own); smoke trains each row once plus the spread runs."""
+    from dataclasses import replace
+
+    clip, sam = plan.checkpoint_stand_ins("paper")
+    runs = plan.planned_runs("paper", "/data/NUAA-SIRST", clip_checkpoint=clip, sam_checkpoint=sam)
+    seeds_of_row: dict[str, set] = {}
+    for run in runs:
+        seeds_of_row.setdefault(repr(replace(run.config, seed=0)), set()).add(run.config.seed)
+    assert seeds_of_row and all(seeds == {0, 1, 2} for seeds in seeds_of_row.values())
+    smoke = plan.planned_runs("smoke")
+    extra = [r for r in smoke if r.config.seed != 0]
+    assert {r.config.seed for r in extra} == {1, 2} and len(extra) == 8  # 4 systems x seeds 1, 2

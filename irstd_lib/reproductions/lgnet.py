@@ -252,15 +252,19 @@ def comparison_figure(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "n
 
 
 def training_curves_figure(table: pd.DataFrame, results_dir=None):
-    """Training loss per epoch of the runs behind a table's rows (from their ``history.csv``)."""
+    """Training loss per epoch of the runs behind a table's rows (from their ``history.csv``; a row
+    trained at several seeds, whose ``run`` joins its hashes with ``+``, shows its first seed's)."""
     import matplotlib.pyplot as plt
 
     from irstd_lib.results import results_root
 
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     for _, row in table.dropna(subset=["run"]).iterrows():
-        history = pd.read_csv(results_root(results_dir) / "runs" / row["run"] / "history.csv")
-        ax.plot(history["epoch"], history["train_loss"], marker="o", markersize=3, label=f"{row['setting']} ({row['run'][:6]})")
+        run = str(row["run"]).split("+")[0]
+        if not run:
+            continue
+        history = pd.read_csv(results_root(results_dir) / "runs" / run / "history.csv")
+        ax.plot(history["epoch"], history["train_loss"], marker="o", markersize=3, label=f"{row['setting']} ({run[:6]})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (BCE, deep supervision)")
     ax.legend(fontsize=7)
