@@ -283,7 +283,7 @@ def verification_rows(log: Path, profile: str, results_dir: Path) -> list[dict]:
 
     from irstd_lib.experiments import verification_status
     from irstd_lib.models import get_variant
-    from irstd_lib.reproductions.comparison import _system_folder
+    from irstd_lib.reproductions.comparison import system_folder
     from irstd_lib.reproductions.seeds import SEPARATION_FACTOR, recorded_seed_sd
 
     entries: dict[str, dict] = {}
@@ -294,7 +294,7 @@ def verification_rows(log: Path, profile: str, results_dir: Path) -> list[dict]:
     spreads: dict[str, dict | None] = {}
     rows = []
     for entry in entries.values():
-        system = _system_folder(get_variant(entry["model"]))
+        system = system_folder(get_variant(entry["model"]))
         if system not in spreads:
             spreads[system] = recorded_seed_sd(system, profile, results_dir)
         primary = entry["primary"]

@@ -84,7 +84,7 @@ def method_config(
     v = get_variant(variant)
     if v.kind != "learned":
         raise ValueError(f"{variant} is a classical method: it is scored, not trained")
-    system = _system_folder(v)
+    system = system_folder(v)
     if system == "lgnet":
         lgnet_variant = {"lgnet": "full", "lgnet_fusion": "fusion", "lgnet_baseline": "baseline"}[variant]
         return lgnet_config(profile, lgnet_variant, "train" if lgnet_variant == "full" else "never", data_root=data_root,
@@ -114,7 +114,7 @@ def method_config(
                      seed=p.seed if seed is None else int(seed), profile=p.name)
 
 
-def _system_folder(variant) -> str:
+def system_folder(variant) -> str:
     """The system a variant belongs to, as its folder under ``irstd_lib/models/`` names it
     (``sam`` and ``sam_hq`` are SAIST's builder without text: ``saist``)."""
     package = variant.builder_path.partition(":")[0].split(".")
@@ -169,7 +169,7 @@ def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str
     from irstd_lib.models import get_variant
     from irstd_lib.reproductions.seeds import seed_spread, with_seed_spread
 
-    spread = seed_spread(_system_folder(get_variant(reference)), profile, data_root, device, progress, results_dir, **config_kwargs)
+    spread = seed_spread(system_folder(get_variant(reference)), profile, data_root, device, progress, results_dir, **config_kwargs)
     return with_seed_spread(table, spread, reference=position, reference_label=reference)
 
 
@@ -355,7 +355,7 @@ def planned_ablation_runs(notebook: str, rows: Sequence[tuple[str, str]], refere
 
     clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, clip_checkpoint, sam_checkpoint)
     root = None if data_root is None else str(data_root)
-    spread = planned_spread_runs(_system_folder(get_variant(reference)), profile, (notebook,), data_root,
+    spread = planned_spread_runs(system_folder(get_variant(reference)), profile, (notebook,), data_root,
                                  clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint)
     return merge_planned([*(
         PlannedRun(method_config(profile, variant, data_root=data_root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint),
