@@ -30,7 +30,7 @@ def test_rows_within_the_spread_are_marked_not_separable():
     column = out["vs ref: beyond seed spread"].tolist()
     # IoU: sd 4, threshold 11.1: +4 is not separable, +14 is; nIoU: sd 0, no difference; Pd within 27.7
     assert column == ["reference", "not separable", "IoU +14.00", ""]
-    assert out.attrs["note"].startswith("Seed spread: lgnet_baseline")
+    assert out.attrs["note"].startswith("Seed spread: lgnet_baseline") and "own sds" not in out.attrs["note"]
 
 
 def test_the_spread_reuses_the_tables_reference_run_at_seed_zero():
@@ -141,7 +141,9 @@ def test_rows_with_their_own_seeds_are_compared_by_their_own_spread():
                           "seeds": ["0, 1, 2", "0, 1, 2", "0, 1, 2", ""],
                           f"IoU{SD_SUFFIX}": [0.5, 0.5, 6.0, nan], f"nIoU{SD_SUFFIX}": [0.0, 0.0, 0.0, nan],
                           f"Pd{SD_SUFFIX}": [1.0] * 3 + [nan], f"Fa{SD_SUFFIX}": [1.0] * 3 + [nan]})
-    column = with_seed_spread(table, _spread(), reference=0, reference_label="ref")["vs ref: beyond seed spread"].tolist()
+    out = with_seed_spread(table, _spread(), reference=0, reference_label="ref")
+    column = out["vs ref: beyond seed spread"].tolist()
+    assert "compared by their own sds" in out.attrs["note"]
     # steady: 4 > 1.96 sqrt(0.25/3 + 0.25/3) = 0.80; noisy: 4 < 1.96 sqrt(36/3 + 0.25/3) = 6.81;
     # one seed: the system's spread (sd 4) stands in for its sd: 4 < 1.96 sqrt(16 + 0.25/3) = 7.86
     assert column == ["reference", "IoU +4.00", "not separable", "not separable"]

@@ -255,6 +255,10 @@ def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, re
         column.append("; ".join(parts) if parts else NOT_SEPARABLE)
     out[f"vs {reference_label}{SPREAD_SUFFIX}"] = column
     out.attrs["note"] = spread.note(metrics)
+    if (counts[:n] > 1).any():
+        out.attrs["note"] += (" Rows trained at several seeds are compared by their own sds instead: separable when "
+                              "|difference| > 1.96 sqrt(sd_row^2 / n_row + sd_ref^2 / n_ref), a row with one seed "
+                              "taking the reference's spread.")
     return out
 
 
