@@ -87,9 +87,9 @@ class SeedRuns:
     """One table row trained at several seeds, read like a run record
     (:class:`~irstd_lib.experiments.RunResult`): every evaluation's metrics are the means over
     the seeds, with ``<metric> sd over seeds`` beside them; ``details`` gives one list of
-    per-image counts per seed and the mean ROC; ``hash`` joins the runs' hashes with ``+``; the
-    config, folder, maps, inspection and history are the first seed's (a figure shows one
-    trained model)."""
+    per-image counts per seed and the mean ROC; ``hash`` joins the runs' hashes with ``+``;
+    ``train_seconds`` is the seeds' total; the config, folder, parameters, maps, inspection and
+    history are the first seed's (a figure shows one trained model)."""
 
     def __init__(self, runs: Sequence):
         if len(runs) < 2:
