@@ -106,7 +106,8 @@ def lgnet_config(
     )
 
 
-def _row(setting: str, paper_row: str | None, run: RunResult, metrics: dict, evaluation: str | None = None) -> dict:
+def _row(setting: str, paper_row: str | None, run: RunResult, evaluation: str) -> dict:
+    metrics = run.evaluation(evaluation)
     return {"setting": setting, "paper row": paper_row or "", **{m: metrics[m] for m in METRICS}, **seed_cells(run, evaluation),
             "dataset": run.config.data.dataset, "profile": run.config.profile, "run": run.hash}
 
@@ -152,8 +153,7 @@ def table2_language_availability(
         ("full model, text in training, image only at test", "language in training only", full, "test_without_text"),
         ("full model, text in training and test", "language in training and test", full, "test_with_text"),
     ]
-    measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation), evaluation)
-                             for setting, paper_row, run, evaluation in rows])
+    measured = pd.DataFrame([_row(*row) for row in rows])
     # Differences are taken against the full model with the image-only descriptor: the row that
     # differs from the language rows in language alone (the baseline also lacks the blocks).
     table = with_intervals(_beside_paper(measured, reported("LGNet", "2")), _per_image(rows), reference=1,
@@ -174,8 +174,7 @@ def table6_components(
     ):
         run = _run(profile, variant, language, None, data_root, device, progress, results_dir, config_kwargs)
         rows.append((setting, paper_row, run, run.primary_evaluation))
-    measured = pd.DataFrame([_row(setting, paper_row, run, run.evaluation(evaluation), evaluation)
-                             for setting, paper_row, run, evaluation in rows])
+    measured = pd.DataFrame([_row(*row) for row in rows])
     table = with_intervals(_beside_paper(measured, reported("LGNet", "6")), _per_image(rows), reference=0, reference_label="baseline")
     spread = seed_spread("lgnet", profile, data_root, device, progress, results_dir, **config_kwargs)
     return with_seed_spread(table, spread, reference=0, reference_label="baseline", measured_rows=len(rows))
@@ -210,7 +209,7 @@ def description_sources(
         if source == "files" and run.config.data.dataset == "synthetic":
             setting = "the synthetic generator's own descriptions"
         measured_runs.append((setting, paper_row, run, "test_without_text"))
-        row = _row(setting, paper_row, run, run.record["test_without_text"], "test_without_text")
+        row = _row(setting, paper_row, run, "test_without_text")
         row["source"] = source
         row["IoU with text"] = run.record["test_with_text"]["IoU"]
         row["nIoU with text"] = run.record["test_with_text"]["nIoU"]

@@ -52,8 +52,9 @@ __all__ = ["SEED_REFERENCES", "SeedRuns", "SeedSpread", "SEPARATION_FACTOR", "SP
 #: system -> the reference variant trained at every seed
 SEED_REFERENCES = {"lgnet": "lgnet_baseline", "saist": "saist", "dgspnet": "dgspnet", "ggl_net": "ggl_net"}
 
+_Z95 = 1.96  # the normal quantile of a two-sided 95 % band
 #: a difference beyond this many seed sds separates two single-seed rows (1.96 * sqrt(2))
-SEPARATION_FACTOR = 1.96 * math.sqrt(2.0)
+SEPARATION_FACTOR = _Z95 * math.sqrt(2.0)
 
 #: the spread column is ``vs <reference>`` + this; a row within the spread on every metric reads NOT_SEPARABLE
 SPREAD_SUFFIX = ": beyond seed spread"
@@ -61,7 +62,6 @@ NOT_SEPARABLE = "not separable"
 
 #: a row trained at several seeds has ``<metric>`` + this beside each metric: the sd over its seeds
 SD_SUFFIX = " sd over seeds"
-_Z95 = 1.96
 
 
 # ------------------------------------------------------------------------------------------------
