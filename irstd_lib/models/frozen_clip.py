@@ -1,7 +1,8 @@
 """The frozen CLIP that SAIST (SR-CLIP, the plain CLIP prompts, CoOp) and DGSPNet (its text priors) read (open_clip).
 
-Built offline by :func:`irstd_lib.text.clip_encoder.build_clip_model` (an open_clip architecture
-such as ``ViT-B-16`` with weights from a local file, or the package's tiny configuration), every
+Built offline by :func:`irstd_lib.text.clip_model.build_clip_model`, the package's one CLIP factory
+(an open_clip architecture such as ``ViT-B-16`` with weights from a local file, or the package's
+tiny configuration; the same seed gives the same random weights as the other CLIP wrappers), every
 weight frozen (the paper freezes the CLIP image encoder; the text encoder is frozen too, and
 gradients still flow *through* it to the learnable inputs SR-CLIP and CoOp feed it).
 
@@ -26,6 +27,9 @@ import os
 import torch
 from torch import nn
 
+# Cheap to import: the factory imports open_clip (many seconds) only when a model is built.
+from irstd_lib.text.clip_model import build_clip_model, clip_image_settings, clip_tokenizer, preprocess_gray_batch
+
 __all__ = ["FrozenClip"]
 
 
@@ -34,21 +38,15 @@ class FrozenClip(nn.Module):
 
     def __init__(self, name: str = "ViT-B-16", checkpoint: str | os.PathLike | None = None, seed: int = 0) -> None:
         super().__init__()
-        import open_clip
-
-        from irstd_lib.text.clip_encoder import TINY_CLIP_NAME, build_clip_model
-
-        arch = TINY_CLIP_NAME if name == "tiny" else name
-        model, self.key = build_clip_model(arch, checkpoint, seed)
+        model, self.key = build_clip_model(name, checkpoint, seed)
         model.requires_grad_(False)
         self.model = model
-        self.tokenizer = open_clip.get_tokenizer(arch)
-        visual = model.visual
-        cfg = getattr(visual, "preprocess_cfg", {})
-        size = visual.image_size
-        self.image_size = (int(size[0]), int(size[1])) if isinstance(size, (tuple, list)) else (int(size), int(size))
-        self.register_buffer("image_mean", torch.tensor(cfg.get("mean"), dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("image_std", torch.tensor(cfg.get("std"), dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.tokenizer = clip_tokenizer(name)
+        self.image_size, mean, std = clip_image_settings(model)
+        # Buffers, not attributes: they follow the model to its device; not persistent, because
+        # they come from the architecture, not from training.
+        self.register_buffer("image_mean", mean, persistent=False)
+        self.register_buffer("image_std", std, persistent=False)
         self.embed_dim = int(model.text_projection.shape[1])
         self.text_width = int(model.transformer.width)
         self.context_length = int(model.context_length)
@@ -61,8 +59,6 @@ class FrozenClip(nn.Module):
     # -- images ----------------------------------------------------------------------------------
     def encode_images(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 1, H, W) grayscale in [0, 1] -> (global (B, E), patch tokens (B, N, E))."""
-        from irstd_lib.text.clip_encoder import preprocess_gray_batch
-
         visual = self.model.visual
         pixels = preprocess_gray_batch(images.float(), self.image_size, self.image_mean, self.image_std)
         with torch.no_grad():

@@ -17,6 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# Cheap to import: the factory imports open_clip (many seconds) only when a model is built.
+from irstd_lib.text.clip_model import build_clip_model, clip_architecture, clip_tokenizer
+
 __all__ = ["ClipTextEncoder"]
 
 
@@ -25,9 +28,9 @@ class ClipTextEncoder(nn.Module):
 
     def __init__(self, name: str = "ViT-B-16", checkpoint: str | os.PathLike | None = None, seed: int = 0) -> None:
         super().__init__()
-        from irstd_lib.text.clip_encoder import TINY_CLIP_NAME, build_clip_model
-
-        arch = TINY_CLIP_NAME if name == "tiny" else name
+        # The package's one CLIP factory: the same seed gives the same random text tower as the
+        # frozen CLIP wrappers, and a checkpoint is checked the same way.
+        arch = clip_architecture(name)
         model, self.key = build_clip_model(arch, checkpoint, seed)
         del model.visual  # the frozen image tower lives elsewhere; encode_text never reads it
         for frozen in ("logit_scale", "logit_bias"):
@@ -41,9 +44,7 @@ class ClipTextEncoder(nn.Module):
 
     def tokenize(self, texts: list[str]) -> torch.Tensor:
         """(N, context_length) token ids of ``texts`` (open_clip's tokenizer of the architecture)."""
-        import open_clip
-
-        return open_clip.get_tokenizer(self.arch)(list(texts))
+        return clip_tokenizer(self.arch)(list(texts))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.clip.encode_text(tokens).float(), dim=-1)
