@@ -12,22 +12,39 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from irstd_lib.model_options import DATASET_OPTIONS, WEIGHTS_OPTIONS
+
+# name -> (help text, function that adds the command's options to its parser, function run with
+# the parsed arguments, returning the exit status); filled by @command, in the order of --help.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
 
 
-def command(name: str, help_text: str):
-    def decorator(func: Callable[[argparse.Namespace], int]):
-        def add_arguments(parser: argparse.ArgumentParser) -> None:
-            for args, kwargs in getattr(func, "_arguments", []):
-                parser.add_argument(*args, **kwargs)
+def command(name: str, help_text: str, add_arguments: Callable[[argparse.ArgumentParser], None] | None = None):
+    """Register the decorated function as command ``name``: the one way a command is declared.
 
-        COMMANDS[name] = (help_text, add_arguments, func)
+    Its options are the ``@arg``/``@options`` decorators below this one (in the order written) and
+    then, for a command whose options live in a library module beside its body (``describe``,
+    ``profile``), ``add_arguments(parser)``; one path, so that every command's help, options and
+    exit status come out of the same parser building."""
+
+    def decorator(func: Callable[[argparse.Namespace], int]):
+        declared = list(getattr(func, "_arguments", []))
+
+        def add_all_arguments(parser: argparse.ArgumentParser) -> None:
+            for args, kwargs in declared:
+                parser.add_argument(*args, **kwargs)
+            if add_arguments is not None:
+                add_arguments(parser)
+
+        COMMANDS[name] = (help_text, add_all_arguments, func)
         return func
 
     return decorator
 
 
 def arg(*args, **kwargs):
+    """One option of a command (``parser.add_argument``'s arguments), for use under ``@command``."""
+
     def decorator(func):
         func._arguments = [(args, kwargs)] + list(getattr(func, "_arguments", []))
         return func
@@ -35,39 +52,16 @@ def arg(*args, **kwargs):
     return decorator
 
 
-def _dataset_arguments(func=None, *, data_required: bool = True):
-    """The arguments every command that reads a dataset shares."""
-    if func is None:
-        return lambda f: _dataset_arguments(f, data_required=data_required)
-    for args, kwargs in reversed(
-        [
-            (("--data",), dict(required=data_required, type=Path, default=None, help="dataset root (images/, masks/, split lists)")),
-            (("--split",), dict(default="test", help="split to use: train, val, trainval, test or all, or a list's file name such as test_v1 (default: test)")),
-            (("--split-version",), dict(default=None, help="version of versioned split lists, <split>_<version>.txt (SIRST v2: full, v1, v1fullv2target; default: the layout's)")),
-            (("--layout",), dict(default="auto", help="folder layout: auto, nuaa, irstd1k, nudt, plain, sirst_v2, voc (default: auto)")),
-            (("--split-dir",), dict(default=None, help="folder of split lists inside the root, e.g. idx_320 (default: idx_427 for SIRST, else the root)")),
-            (
-                ("--on-size-mismatch",),
-                dict(
-                    default="error",
-                    choices=["error", "resize"],
-                    help="a mask whose size differs from its image (NUAA-SIRST's Misc_111): fail (default) or resize the mask by nearest neighbour, with a warning",
-                ),
-            ),
-        ]
-    ):
-        func = arg(*args, **kwargs)(func)
-    return func
-
-
-def _weights_arguments(only: tuple[str, ...] | None = None):
-    """The shared backbone and weights options (:mod:`irstd_lib.model_options`) on a command."""
-    from irstd_lib.model_options import WEIGHTS_OPTIONS
+def options(table, only: tuple[str, ...] | None = None, **changes: dict):
+    """Options from a shared table of :mod:`irstd_lib.model_options` (``(flag, keyword, settings)``),
+    in the table's order: all of them, or those whose keyword is in ``only`` (in the table's order);
+    ``changes`` maps a keyword to settings that replace the table's for this command (a help text
+    worded for it, ``required=False``), so that no command declares a shared option a second time."""
 
     def decorator(func):
-        for flag, key, settings in reversed(WEIGHTS_OPTIONS):
+        for flag, key, settings in reversed(table):
             if only is None or key in only:
-                func = arg(flag, default=None, **settings)(func)
+                func = arg(flag, **{"default": None, **settings, **changes.get(key, {})})(func)
         return func
 
     return decorator
@@ -101,7 +95,7 @@ def _print_metrics(result: dict, as_json: bool) -> None:
 @arg("--json", action="store_true", help="print one JSON object (IoU, nIoU, Pd in percent; Fa x1e-6; n_images)")
 @arg("--threshold", type=float, default=0.5, help="score > threshold is a target pixel (PNG maps are scaled to [0, 1]; default 0.5)")
 @arg("--pred", required=True, type=Path, help="folder with one <name>.png or <name>.npy per image")
-@_dataset_arguments
+@options(DATASET_OPTIONS)
 def cmd_score(args: argparse.Namespace) -> int:
     from irstd_lib.scoring import score_prediction_folder
 
@@ -116,13 +110,13 @@ def cmd_score(args: argparse.Namespace) -> int:
 @arg("--eval-size", type=int, default=None, help="with --checkpoint: the size the policy uses (default: the model's recipe)")
 @arg("--kw", action="append", default=[], metavar="KEY=VALUE", help="with --checkpoint: extra model keyword (JSON value)")
 @arg("--checkpoint", default=None, metavar="PATH", help="a learned model's weights (our checkpoints or a state_dict): score it with --method NAME")
-@_weights_arguments()
+@options(WEIGHTS_OPTIONS)
 @arg("--json", action="store_true", help="print one JSON object with the metrics")
 @arg("--save-pred", type=Path, default=None, help="write <name>.png binary predictions (and scores/<name>.npy) here")
 @arg("--results", type=Path, default=None, help="results folder holding runs/ (default: ./results)")
 @arg("--run", default=None, help="a trained run: its hash (results/runs/<hash>) or its folder")
 @arg("--method", default=None, help="a registered method: a classical one (tophat, ipi), or a learned one with --checkpoint (needs --data)")
-@_dataset_arguments(data_required=False)
+@options(DATASET_OPTIONS, data=dict(required=False))
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if (args.method is None) == (args.run is None):
         print("error: give exactly one of --method or --run", file=sys.stderr)
@@ -161,7 +155,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 @command("train", "train (or reuse) one experiment run from a JSON run config, then print its test metrics; "
                   "under torchrun, every process trains a shard (DistributedDataParallel) and rank 0 alone writes")
-@_weights_arguments(only=("sam_checkpoint", "clip_checkpoint"))
+@options(WEIGHTS_OPTIONS, only=("sam_checkpoint", "clip_checkpoint"))
 @arg("--json", action="store_true", help="print the run record as one JSON object")
 @arg("--no-progress", action="store_true", help="no progress bars")
 @arg("--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -213,7 +207,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 @arg("--plan", action="store_true",
      help="train nothing: print every run the profile's notebooks would train (model, dataset, settings, hash, notebooks, "
           "expected cost, the inputs it needs and which are missing) and the classical scorings")
-@_weights_arguments(only=("sam_checkpoint", "clip_checkpoint"))
+@options(WEIGHTS_OPTIONS, only=("sam_checkpoint", "clip_checkpoint"))
 @arg("--verify", action="store_true",
      help="train again every run the notebooks read from its record (unless the local cache holds its fresh metrics) and "
           "compare: identical, within the recorded seed spread, or outside; the records and tables stay as they are")
@@ -300,10 +294,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
                      "(exit 1 on an error, 0 with warnings only); or draw its targets' sizes and local contrast per split")
 @arg("--out", type=Path, default=None, help="figure: the PNG to write (default: target_statistics.png here)")
 @arg("--splits", nargs="*", default=["trainval", "test"], help="figure: the splits to draw (default: trainval test)")
-@arg("--split-version", default=None, help="figure: version of versioned split lists (SIRST v2: full, v1, ...)")
+@options(DATASET_OPTIONS, only=("split_version",),
+         split_version=dict(help="figure: version of versioned split lists (SIRST v2: full, v1, ...)"))
 @arg("--json", action="store_true", help="print the report as one JSON object")
-@arg("--split-dir", default=None, help="check only the split lists of this folder (relative to ROOT or absolute)")
-@arg("--layout", default="auto", help="auto, nuaa, irstd1k, nudt, plain, sirst_v2, voc (default: auto)")
+# The shared --split-dir and --layout, worded for a check of every split list (and in this order).
+@options(DATASET_OPTIONS, only=("split_dir",),
+         split_dir=dict(help="check only the split lists of this folder (relative to ROOT or absolute)"))
+@options(DATASET_OPTIONS, only=("layout",), layout=dict(help="auto, nuaa, irstd1k, nudt, plain, sirst_v2, voc (default: auto)"))
 @arg("action", choices=["check", "figure"], help="check: report the dataset's contents and flaws; figure: target sizes and "
                                                  "local signal-to-clutter ratio per split (irstd_lib.data.target_stats)")
 @arg("root", type=Path, metavar="ROOT", help="dataset root")
@@ -341,17 +338,14 @@ def _datasets_figure(args: argparse.Namespace) -> int:
     return 0
 
 
-def _register_external(name: str, help_text: str, add_arguments, run) -> None:
-    """A command whose options and body live in a library module (describe, profile)."""
-    COMMANDS[name] = (help_text, add_arguments, run)
-
-
 def _describe_arguments(parser):
     from irstd_lib.text.descriptions import add_describe_arguments
 
     add_describe_arguments(parser)
 
 
+@command("describe", "write one description per image (LangIR layout) from a source: files, quadrant, semantic, scene, vlm",
+         add_arguments=_describe_arguments)
 def _describe(args):
     from irstd_lib.text.descriptions import run_describe
 
@@ -364,14 +358,11 @@ def _profile_arguments(parser):
     add_profile_arguments(parser)
 
 
+@command("profile", "parameters, FLOPs, latency and training throughput of a registered model", add_arguments=_profile_arguments)
 def _profile(args):
     from irstd_lib.benchmarks.model_profile import run_profile
 
     return run_profile(args)
-
-
-_register_external("describe", "write one description per image (LangIR layout) from a source: files, quadrant, semantic, scene, vlm", _describe_arguments, _describe)
-_register_external("profile", "parameters, FLOPs, latency and training throughput of a registered model", _profile_arguments, _profile)
 
 
 def _public_metrics(result: dict) -> dict:

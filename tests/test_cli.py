@@ -23,6 +23,21 @@ def test_every_command_has_help(capsys):
         assert "usage:" in capsys.readouterr().out
 
 
+def test_the_shared_dataset_options_are_the_same_on_every_command():
+    from irstd_lib.model_options import DATASET_OPTIONS
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    shared = {key: settings for _, key, settings in DATASET_OPTIONS}
+    for name, keys in {"score": set(shared), "evaluate": set(shared), "datasets": {"layout", "split_dir", "split_version"}}.items():
+        actions = {a.dest: a for a in commands[name]._actions}
+        for key in keys:
+            assert actions[key].default == shared[key].get("default"), (name, key)
+            assert actions[key].type == shared[key].get("type"), (name, key)
+            assert actions[key].choices == shared[key].get("choices"), (name, key)
+    assert {a.dest: a for a in commands["score"]._actions}["data"].required
+    assert not {a.dest: a for a in commands["evaluate"]._actions}["data"].required
+
+
 def _perfect_predictions(root, out, as_npy_for=()):
     ds = IRSTDDataset(root, "test", descriptions=None)
     for i, name in enumerate(ds.names):
