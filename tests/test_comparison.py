@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from irstd_lib.experiments import DataConfig, score_classical
+from irstd_lib.runs import DataConfig, score_classical
 from irstd_lib.profiles import get_profile
 from irstd_lib.reproductions import comparison
 from irstd_lib.reproductions.lgnet import lgnet_config
@@ -89,7 +89,7 @@ def test_a_comparison_renders_from_committed_records_without_data():
     checkpoint), the reported columns hold the named table's row for the same method."""
     from pathlib import Path
 
-    from irstd_lib.experiments import find_run
+    from irstd_lib.runs import find_run
     from irstd_lib.paper_reference import reported
 
     results = Path(__file__).resolve().parents[1] / "results"

@@ -143,7 +143,7 @@ def test_the_train_command_writes_one_record_from_rank_zero(two_ranks):
     record = json.loads((run / "metrics.json").read_text())
     assert record["world_size"] == 2 and record["epochs"] == 2
     # the hash says 2 processes (twice the batch): the one-process run of the same config has another folder
-    from irstd_lib.experiments import RunConfig, run_identity, run_hash
+    from irstd_lib.runs import RunConfig, run_identity, run_hash
 
     identity = json.loads((run / "config.json").read_text())["identity"]
     assert identity["world_size"] == 2 and run_hash(identity) == run.name

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from irstd_lib.experiments import DataConfig, RunConfig, find_run, prepare_run, run_experiment
+from irstd_lib.runs import DataConfig, RunConfig, find_run, prepare_run, run_experiment
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from irstd_lib.data.transforms import resize_image
-from irstd_lib.experiments import DataConfig, RunConfig, prepare_run, training_dataset
+from irstd_lib.runs import DataConfig, RunConfig, prepare_run, training_dataset
 from irstd_lib.models import build_model
 from irstd_lib.models.lgnet.language_fusion import LanguageFusionBlock
 from irstd_lib.models.lgnet.output_block import OutputBlock

@@ -107,7 +107,7 @@ def test_the_paper_plan_names_every_system():
 
 @pytest.mark.parametrize("key", KEYS)
 def test_paper_model_takes_a_training_step_and_an_evaluation(key, paper):
-    from irstd_lib.experiments import run_experiment
+    from irstd_lib.runs import run_experiment
 
     config = paper["configs"][key]
     small = config.replace(data=replace(config.data, train_size=SIZE, eval_size=SIZE),

@@ -30,7 +30,7 @@ def plan_cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def smoke_hashes(plan_cache):
     """``module -> [(planned run, its prepared run)]`` for every module's smoke plan."""
-    from irstd_lib.experiments import prepare_run
+    from irstd_lib.runs import prepare_run
 
     out = {}
     for name in plan.MODULES:

@@ -68,7 +68,7 @@ def _recorded_run(tmp_path, name: str, seed: int, hits: list[int]):
     import numpy as np
 
     from irstd_lib.bootstrap import metrics_from_counts
-    from irstd_lib.experiments import RunResult
+    from irstd_lib.runs import RunResult
     from irstd_lib.reproductions.comparison import method_config
 
     rows = _per_image(hits, seed=seed)

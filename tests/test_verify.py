@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from irstd_lib.experiments import DataConfig, RunConfig, run_experiment, verification_status
+from irstd_lib.runs import DataConfig, RunConfig, run_experiment, verification_status
 from irstd_lib.reproduce import ReproduceReport, _verification_section, verification_rows
 
 CONFIG = RunConfig(model="lgnet_baseline", model_kwargs={"width": 4},
