@@ -4,7 +4,7 @@ Each notebook in :data:`NOTEBOOKS` is executed with the profile's parameters inj
 ``parameters`` cell; its executed copy lands in ``results/<profile>/notebooks/``. A failing
 notebook does not stop the others: the run goes on, and at the end the report names every
 failure with its error, and the command exits non-zero. Finished training runs are reused
-(see :mod:`irstd_lib.experiments`), so a second ``reproduce`` only re-renders tables and figures.
+(see :mod:`irstd_lib.runs`), so a second ``reproduce`` only re-renders tables and figures.
 While a notebook runs, the command's bar shows what its kernel is doing (which run is training,
 its epoch, step and loss; which method is being scored) through :mod:`irstd_lib.progress`.
 """
@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from irstd_lib.io import atomic_write_text
 from irstd_lib.progress import ENV_VAR, read_status
+from irstd_lib.reproductions.specs import NOTEBOOKS as SPEC_NOTEBOOKS
 from irstd_lib.results import profile_dir
 
 KERNEL_NAME = "irstd-lang"
@@ -41,29 +42,8 @@ def find_notebook_dir() -> Path:
             return candidate
     raise FileNotFoundError(f"no notebooks folder in {package} nor beside it: reinstall irstd-lang")
 
-# Order matters only for the report; the teaching notebooks come last.
-NOTEBOOKS: list[str] = [
-    "lgnet_table2_language_availability",
-    "lgnet_table6_components",
-    "lgnet_description_sources",
-    "lgnet_table1_word_counts",
-    "lgnet_figure7_qualitative",
-    "saist_table1_classical",
-    "saist_table1_learned",
-    "saist_table2_components",
-    "saist_table3_size_speed",
-    "saist_table4_prompt_learners",
-    "saist_table5_decoders",
-    "saist_figure4_detections",
-    "saist_figure5_roc",
-    "saist_figure6_guidance",
-    "saist_figure7_decoders",
-    "dgspnet_ablation",
-    "ggl_net_ablation",
-    "comparison_all_methods",
-    "tour_of_irstd_data",
-    "metrics_explained",
-]
+# Every table and figure notebook, from its spec, then the teaching notebooks (the report's order).
+NOTEBOOKS: list[str] = list(SPEC_NOTEBOOKS)
 
 PROFILES = ("smoke", "paper")
 
@@ -177,7 +157,7 @@ def reproduce(
     """Execute the notebooks of ``profile`` and write ``results/<profile>/REPORT.md``.
 
     ``verify``: every run the notebooks read from its record is trained again, unless the local
-    cache holds its fresh metrics (:func:`irstd_lib.experiments.run_experiment`), and compared
+    cache holds its fresh metrics (:func:`irstd_lib.runs.run_experiment`), and compared
     with its record: ``identical``, ``within seed spread`` (every metric of the primary evaluation
     within 1.96 x sqrt(2) sd of the system's recorded seed spread,
     :mod:`irstd_lib.reproductions.seeds`) or ``outside``. The records, and so the tables, stay as
@@ -266,7 +246,7 @@ def _verification_log(verify: bool) -> Iterator[Path | None]:
     if not verify:
         yield None
         return
-    from irstd_lib.experiments import VERIFY_ENV, VERIFY_LOG_ENV
+    from irstd_lib.runs import VERIFY_ENV, VERIFY_LOG_ENV
 
     fd, log = tempfile.mkstemp(prefix="irstd-verify-", suffix=".jsonl")
     os.close(fd)
@@ -281,9 +261,9 @@ def verification_rows(log: Path, profile: str, results_dir: Path) -> list[dict]:
     """One classified row per run of the verification log (the last check of each run)."""
     import json
 
-    from irstd_lib.experiments import verification_status
+    from irstd_lib.runs import verification_status
     from irstd_lib.models import get_variant
-    from irstd_lib.reproductions.comparison import system_folder
+    from irstd_lib.reproductions.configs import system_folder
     from irstd_lib.reproductions.seeds import SEPARATION_FACTOR, recorded_seed_sd
 
     entries: dict[str, dict] = {}

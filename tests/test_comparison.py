@@ -26,11 +26,10 @@ def test_every_learned_method_shares_one_protocol():
     paper_saist = comparison.method_config("paper", "saist", data_root="/data/NUAA-SIRST", sam_checkpoint="s.pth",
                                            clip_checkpoint="c.pt")
     assert paper_saist.data.split_scheme == "standard" and paper_saist.data.train_size == 1024
-    departures = p.comparison.get("train", {})
     for variant, config in configs.items():
         assert config.model == variant
         # the protocol's budget, with the profile's stated per-system departures only
-        assert config.train == {**p.train, **departures.get(variant, {})}, variant
+        assert config.train == {**p.train, **p.protocol(variant).train}, variant
         assert config.data == p.data_config("synthetic"), variant
         assert config.seed == p.seed
     # The LGNet row is LGNet's own Table 6 run (no second training).
@@ -42,7 +41,7 @@ def test_every_learned_method_shares_one_protocol():
     assert configs["dnanet"].train_config().lr == 1e-2 and configs["dgspnet"].train_config().lr == p.train["lr"]
     paper_ggl = comparison.method_config("paper", "ggl_net", data_root="/data/NUAA-SIRST")
     assert paper_ggl.train_config().loss == "softiou_per_image"
-    assert comparison.method_config("smoke", "dgspnet_wo_tgca").model_kwargs == p.comparison["model_kwargs"]["dgspnet"]
+    assert comparison.method_config("smoke", "dgspnet_wo_tgca").model_kwargs == p.protocol("dgspnet").model_kwargs
 
 
 def test_paper_widths_need_local_weights():

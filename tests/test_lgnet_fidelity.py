@@ -103,7 +103,8 @@ def test_defaults_follow_the_paper():
     model = build_model("lgnet", width=4)
     assert model.output.scaling_weights == "single_map"
     assert model.language_merge.d6_gate_pooling == "e5"
-    assert PROFILES["paper"].clip_text == "finetune" and PROFILES["smoke"].clip_text == "frozen"
+    assert PROFILES["paper"].protocol("lgnet").conditioning["clip_text"] == "finetune"
+    assert PROFILES["smoke"].protocol("lgnet").conditioning["clip_text"] == "frozen"
     conditioning = lgnet_config("paper", "full", "train", data_root="/nonexistent/NUAA-SIRST").conditioning
     assert conditioning["clip_text"] == "finetune"
     assert "clip_text" not in lgnet_config("paper", "full", "never", data_root="/x/NUAA-SIRST").conditioning

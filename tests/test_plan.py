@@ -14,6 +14,7 @@ import pytest
 
 from irstd_lib.reproduce import NOTEBOOKS
 from irstd_lib.reproductions import plan
+from irstd_lib.reproductions.specs import SPECS
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDS = REPO / "results" / "runs"
@@ -29,13 +30,14 @@ def plan_cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def smoke_hashes(plan_cache):
-    """``module -> [(planned run, its prepared run)]`` for every module's smoke plan."""
+    """``notebook -> [(planned run, its prepared run)]`` for every spec's smoke plan."""
     from irstd_lib.runs import prepare_run
 
     out = {}
-    for name in plan.MODULES:
-        runs = plan._module(name).planned_runs("smoke")
-        out[name] = [(run, prepare_run(run.config, run.data_root, REPO / "results")) for run in runs]
+    for table_spec in SPECS:
+        planned = plan.spec_plan(table_spec, "smoke")
+        out[table_spec.notebook] = [(run, prepare_run(run.config, run.data_root, REPO / "results"))
+                                    for run in (*planned.runs, *planned.spread)]
     return out
 
 
@@ -70,12 +72,12 @@ def _describe(run: plan.PlannedRun, prep) -> str:
             f"[{', '.join(run.notebooks)}] -- {_nearest_record(prep.identity)}")
 
 
-@pytest.mark.parametrize("module", plan.MODULES)
-def test_every_planned_smoke_run_has_a_committed_record(module, smoke_hashes):
-    """One test per reproduction module, so that a mismatch names the module and its runs."""
-    missing = [_describe(run, prep) for run, prep in smoke_hashes[module]
+@pytest.mark.parametrize("notebook", [s.notebook for s in SPECS])
+def test_every_planned_smoke_run_has_a_committed_record(notebook, smoke_hashes):
+    """One test per table spec, so that a mismatch names the notebook and its runs."""
+    missing = [_describe(run, prep) for run, prep in smoke_hashes[notebook]
                if not (RECORDS / prep.hash / "metrics.json").is_file()]
-    assert not missing, (f"{len(missing)} of {len(smoke_hashes[module])} planned smoke runs of {module} have no committed "
+    assert not missing, (f"{len(missing)} of {len(smoke_hashes[notebook])} planned smoke runs of {notebook} have no committed "
                          f"record in results/runs/ (the plan, or the profile, differs from what the notebooks trained):\n  "
                          + "\n  ".join(missing))
 

@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from irstd_lib.reproductions.seeds import SEPARATION_FACTOR, SeedSpread, _reference_config, with_seed_spread
+from irstd_lib.reproductions.configs import RunContext
+from irstd_lib.reproductions.seeds import SEPARATION_FACTOR, SeedSpread, reference_config, with_seed_spread
 
 
 def _spread() -> SeedSpread:
@@ -38,11 +39,12 @@ def test_the_spread_reuses_the_tables_reference_run_at_seed_zero():
     from irstd_lib.reproductions.lgnet import lgnet_config
     from irstd_lib.reproductions.saist import saist_config
 
-    assert _reference_config("lgnet", "smoke", None, 0, {"seed": None}) == lgnet_config("smoke", "baseline", "never")
-    assert _reference_config("saist", "smoke", None, 0, {}) == saist_config("smoke", "saist")
+    smoke = RunContext.of("smoke")
+    assert reference_config("lgnet", smoke, 0) == lgnet_config("smoke", "baseline", "never")
+    assert reference_config("saist", smoke, 0) == saist_config("smoke", "saist")
     for system in ("dgspnet", "ggl_net"):
-        assert _reference_config(system, "smoke", None, 0, {}) == method_config("smoke", system)
-    assert _reference_config("lgnet", "smoke", None, 2, {}).seed == 2
+        assert reference_config(system, smoke, 0) == method_config("smoke", system)
+    assert reference_config("lgnet", smoke, 2).seed == 2
 
 
 # ------------------------------------------------------------------------------------------------

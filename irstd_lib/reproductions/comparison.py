@@ -37,24 +37,24 @@ import numpy as np
 import pandas as pd
 
 from irstd_lib.bootstrap import METRICS
-from irstd_lib.experiments import RunConfig
 from irstd_lib.paper_reference import reported
-from irstd_lib.profiles import get_profile
+from irstd_lib.reproductions.configs import RunContext, run_config, system_folder
 from irstd_lib.reproductions.intervals import error_bars, with_intervals
+from irstd_lib.reproductions.seeds import comparison_evaluation, run_row, seed_cells
+from irstd_lib.reproductions.specs import TableSpec, spec
+from irstd_lib.reproductions.tables import Measured, build_table, classical_rows, dataset_roots, measure, scoring_targets
+from irstd_lib.runs import RunConfig
 
+__all__ = ["LEARNED", "METHODS", "REPORTED_TABLES", "ablation_table", "comparison_evaluation", "comparison_metrics",
+           "comparison_table", "comparison_tables", "method_config", "metric_bars", "recorded_comparison", "roc_figure",
+           "run_method", "system_folder", "table_of_runs"]
 
-# (registered variant, label, name in LGNet's Tables 4-5, name in SAIST's Table 1)
-METHODS: tuple[tuple[str, str, str | None, str | None], ...] = (
-    ("tophat", "Top-Hat", None, "Top-Hat"),
-    ("ipi", "IPI", None, "IPI"),
-    ("acm", "ACM", "ACM", "ACM"),
-    ("dnanet", "DNA-Net", "DNANet", "DNA-Net"),
-    ("lgnet", "LGNet", "LGNet", None),
-    ("saist", "SAIST", "SAIST", None),
-    ("dgspnet", "DGSPNet", None, None),
-    ("ggl_net", "GGL-Net", None, None),
-)
-LEARNED = tuple(m[0] for m in METHODS if m[0] not in ("tophat", "ipi"))
+_SPEC = spec("comparison_all_methods")
+
+# (registered variant, label, name in LGNet's Tables 4-5, name in SAIST's Table 1), from the spec's rows
+METHODS: tuple[tuple[str, str, str | None, str | None], ...] = tuple(
+    (r.variant, r.label, r.paper_names.get("LGNet"), r.paper_names.get("SAIST")) for r in _SPEC.rows)
+LEARNED = tuple(r.variant for r in _SPEC.rows if r not in classical_rows(_SPEC.rows))
 
 # The paper tables that report methods on each dataset: dataset -> [(paper, table, label)]
 REPORTED_TABLES = {
@@ -62,6 +62,11 @@ REPORTED_TABLES = {
     "IRSTD-1k": [("LGNet", "4", "LGNet Tab. 4"), ("SAIST", "1", "SAIST Tab. 1")],
     "NUDT-SIRST": [("SAIST", "1", "SAIST Tab. 1")],
 }
+
+
+def _row_options(variant: str) -> dict:
+    """The comparison row's options of ``variant`` (SAIST on the comparison's splits)."""
+    return next((dict(r.options) for r in _SPEC.rows if r.variant == variant), {})
 
 
 def method_config(
@@ -75,114 +80,58 @@ def method_config(
     seed: int | None = None,
 ) -> RunConfig:
     """The run config of one learned method (any registered variant of the systems compared)
-    under the comparison protocol of ``profile`` (see the module docstring)."""
-    from irstd_lib.models import get_variant
-    from irstd_lib.reproductions.lgnet import lgnet_config
-    from irstd_lib.reproductions.saist import saist_config
-
-    p = get_profile(profile)
-    v = get_variant(variant)
-    if v.kind != "learned":
-        raise ValueError(f"{variant} is a classical method: it is scored, not trained")
-    system = system_folder(v)
-    if system == "lgnet":
-        lgnet_variant = {"lgnet": "full", "lgnet_fusion": "fusion", "lgnet_baseline": "baseline"}[variant]
-        return lgnet_config(profile, lgnet_variant, "train" if lgnet_variant == "full" else "never", data_root=data_root,
-                            clip_checkpoint=clip_checkpoint, epochs=epochs, seed=seed)
-    # The protocol's budget, then the profile's few per-system departures (smoke: the ones that
-    # keep its short runs from collapsing, each measured and stated in irstd_lib.profiles).
-    train = {**p.train, **p.comparison.get("train", {}).get(system, {})}
-    if epochs is not None:
-        train["epochs"] = int(epochs)
-    data = p.data_config(p.dataset_for(data_root))
-    if system == "saist":
-        # SAIST as its own tables train it (size, optimizer, lr: see the module docstring), on the comparison's splits.
-        from dataclasses import replace
-
-        own = saist_config(profile, variant, data_root=data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint,
-                           epochs=epochs, seed=seed)
-        return replace(own, data=replace(own.data, split_scheme=data.split_scheme, train_split=data.train_split,
-                                         test_split=data.test_split, split_version=data.split_version))
-    kwargs = dict(p.comparison["model_kwargs"].get(system, {}))
-    if system == "dgspnet" and kwargs.get("clip") != "tiny" and any(
-            v.resolved_kwargs(**kwargs).get(k) for k in ("coarse_prompts", "fine_prompts")):
-        if clip_checkpoint is None:
-            raise ValueError(f"profile {profile!r} builds DGSPNet with CLIP {kwargs.get('clip')}: pass clip_checkpoint, "
-                             "a local open_clip weights file (nothing is downloaded)")
-        kwargs["clip_checkpoint"] = str(clip_checkpoint)
-    return RunConfig(model=variant, model_kwargs=kwargs, data=data, conditioning={}, train=train,
-                     seed=p.seed if seed is None else int(seed), profile=p.name)
+    under the comparison protocol of ``profile`` (see the module docstring):
+    :func:`~irstd_lib.reproductions.configs.run_config` with the comparison's row options."""
+    return run_config(profile, variant, data_root=data_root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint,
+                      epochs=epochs, seed=seed, **_row_options(variant))
 
 
-def system_folder(variant) -> str:
-    """The system a variant belongs to, as its folder under ``irstd_lib/models/`` names it
-    (``sam`` and ``sam_hq`` are SAIST's builder without text: ``saist``)."""
-    package = variant.builder_path.partition(":")[0].split(".")
-    if package[:2] != ["irstd_lib", "models"] or len(package) < 4:
-        raise ValueError(f"{variant.name}: the comparison protocol knows the package's own systems, not {variant.builder_path}")
-    return package[2]
+def _context(profile, data_root, device, progress, results_dir, config_kwargs) -> RunContext:
+    return RunContext.of(profile, data_root=data_root, device=device, progress=progress, results_dir=results_dir, **config_kwargs)
 
 
 def run_method(variant: str, profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True,
-               results_dir=None, seeds=None, seed=None, **config_kwargs):
-    """One method's row under the comparison protocol, trained (or read) at each of its seeds
-    (:func:`~irstd_lib.reproductions.seeds.row_seeds`): a run, or a
+               results_dir=None, **config_kwargs):
+    """One method's row under the comparison protocol, trained (or read) at each of its seeds (the
+    notebook's ``seeds``, else ``seed``, else the profile's): a run, or a
     :class:`~irstd_lib.reproductions.seeds.SeedRuns` for several seeds."""
-    from irstd_lib.reproductions.seeds import row_seeds, run_row
-
-    return run_row(lambda s: method_config(profile, variant, data_root=data_root, seed=s, **config_kwargs),
-                   row_seeds(profile, seed, seeds), data_root, results_dir, device, progress)
-
-
-def comparison_evaluation(result) -> str:
-    """The evaluation a comparison reads: LGNet's image-only descriptor at test when the run has
-    one (no annotation at inference, as every other method), else the run's primary evaluation."""
-    return "test_without_text" if "test_without_text" in result.record else result.primary_evaluation
+    return run_row(_context(profile, data_root, device, progress, results_dir, config_kwargs), variant, **_row_options(variant))
 
 
 def comparison_metrics(result) -> dict:
     return result.evaluation(comparison_evaluation(result))
 
 
-def ablation_table(rows: Sequence[tuple[str, str]], reference: str, profile: str = "smoke", data_root=None, device: str = "cpu",
-                   progress: bool = True, results_dir=None, **config_kwargs) -> pd.DataFrame:
-    """One row per ``(variant, setting)``: the metrics measured here, the trainable parameters,
-    and the difference of each metric from the ``reference`` variant's row. No paper values: the
-    ablation tables of DGSPNet and GGL-Net are not available to this package."""
-    from irstd_lib.reproductions.seeds import seed_cells
-
-    out, per_image = [], []
-    for variant, setting in rows:
-        result = run_method(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
-        per_image.append(result.details(comparison_evaluation(result))["per_image"])
-        out.append({"setting": setting, "measured": variant, **{m: comparison_metrics(result)[m] for m in METRICS},
-                    **seed_cells(result, comparison_evaluation(result)),
+def _render_ablation(table_spec: TableSpec, measured: list[Measured], context: RunContext) -> pd.DataFrame:
+    """One row per variant: the metrics measured here, the trainable parameters, and the
+    difference of each metric from the reference variant's row."""
+    reference = table_spec.reference_label
+    out = []
+    for m in measured:
+        result = m.result
+        out.append({"setting": m.label, "measured": m.row.variant, **{k: m.metrics[k] for k in METRICS},
+                    **seed_cells(result, m.evaluation),
                     "trainable params (M)": result.record["parameters"]["trainable"] / 1e6,
                     "train s": result.record.get("train_seconds"), "dataset": result.config.data.dataset,
                     "profile": result.config.profile, "run": result.hash})
     table = pd.DataFrame(out)
     base = table[table["measured"] == reference].iloc[0]
-    for m in METRICS:
-        table[f"{m} - {reference}"] = table[m] - base[m]
-    position = [variant for variant, _ in rows].index(reference)
-    table = with_intervals(table, per_image, reference=position, reference_label=reference)
-    from irstd_lib.models import get_variant
-    from irstd_lib.reproductions.seeds import seed_spread, with_seed_spread
+    for k in METRICS:
+        table[f"{k} - {reference}"] = table[k] - base[k]
+    return table
 
-    spread = seed_spread(system_folder(get_variant(reference)), profile, data_root, device, progress, results_dir, **config_kwargs)
-    return with_seed_spread(table, spread, reference=position, reference_label=reference)
+
+def ablation_table(table_spec: TableSpec, profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True,
+                   results_dir=None, **config_kwargs) -> pd.DataFrame:
+    """An ablation measured here (DGSPNet's, GGL-Net's: no paper values are available to this
+    package), its rows trained with the comparison protocol: the metrics, the trainable
+    parameters, each metric's difference from the reference row, intervals and the seed spread."""
+    return build_table(table_spec, _context(profile, data_root, device, progress, results_dir, config_kwargs), _render_ablation,
+                       default_evaluation=comparison_evaluation)
 
 
 # ------------------------------------------------------------------------------------------------
 # The cross-method table
-
-
-def _classical_results(data, data_root, results_dir, progress: bool) -> dict:
-    from irstd_lib.experiments import score_classical
-
-    return {method: score_classical(method, data, data_root, results_dir, size=data.eval_size, policy=data.eval_policy,
-                                    progress=progress)
-            for method in ("tophat", "ipi")}
 
 
 def _reported_columns(dataset: str) -> tuple[str, list[tuple[str, str, pd.DataFrame]]]:
@@ -196,20 +145,25 @@ def _reported_columns(dataset: str) -> tuple[str, list[tuple[str, str, pd.DataFr
 def comparison_table(profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None,
                      repeats: int = 3, **config_kwargs) -> tuple[pd.DataFrame, dict[str, dict]]:
     """Every method on one dataset (the profile's, or ``data_root``), trained or read from its
-    record: ``(table, curves)`` as :func:`table_of_runs` gives them."""
-    runs: dict[str, Any] = {variant: run_method(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
-                            for variant in LEARNED}
-    data = runs["acm"].config.data
-    runs.update(_classical_results(data, data_root, results_dir, progress))
-    size = data.eval_size or get_profile(profile).eval_size or 256
-    return table_of_runs(runs, size, device, repeats, profile=get_profile(profile).name)
+    record: ``(table, curves)`` as :func:`table_of_runs` gives them. The classical methods are
+    scored on the learned runs' test split at their evaluation size and policy."""
+    from irstd_lib.runs import score_classical
+
+    context = _context(profile, data_root, device, progress, results_dir, config_kwargs)
+    runs: dict[str, Any] = {m.row.variant: m.result for m in measure(_SPEC.rows, context, comparison_evaluation)}
+    (target,) = scoring_targets(_SPEC, context)
+    for row in classical_rows(_SPEC.rows):
+        runs[row.variant] = score_classical(row.variant, target.data, target.data_root, results_dir, size=target.size,
+                                            policy=target.policy, progress=progress)
+    size = target.data.eval_size or context.profile.eval_size or 256
+    return table_of_runs(runs, size, device, repeats, profile=context.profile.name)
 
 
 def recorded_comparison(runs: dict[str, str], results_dir=None, size: int = 256, device: str = "cpu", repeats: int = 3):
     """:func:`table_of_runs` over finished runs named by hash (``{"acm": "bf79f2797511", ...}``):
     the comparison of runs trained elsewhere (for instance the NUAA-SIRST CPU configs in
     ``notebooks/configs/``), rendered from their records."""
-    from irstd_lib.experiments import load_run
+    from irstd_lib.runs import load_run
 
     return table_of_runs({variant: load_run(h, results_dir) for variant, h in runs.items()}, size, device, repeats)
 
@@ -265,12 +219,8 @@ def comparison_tables(profile: str = "smoke", data_root: str | os.PathLike | Seq
     """:func:`comparison_table` for each available dataset: the profile's synthetic set (at
     ``smoke``) and every folder in ``data_root`` (one path or a list). Returns
     ``{dataset name: (table, curves)}``."""
-    roots: list = [] if data_root is None else ([data_root] if isinstance(data_root, (str, os.PathLike)) else list(data_root))
-    targets = ([None] if get_profile(profile).dataset == "synthetic" else []) + roots
-    if not targets:
-        raise ValueError(f"profile {profile!r} trains on a real dataset: pass data_root (one folder or a list)")
     out = {}
-    for root in targets:
+    for root in dataset_roots(profile, data_root):
         table, curves = comparison_table(profile, root, **kwargs)
         out[table["dataset"].iloc[0]] = (table, curves)
     return out
@@ -308,56 +258,3 @@ def metric_bars(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "nIoU", 
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
-
-
-def _planned_roots(profile: str, data_root) -> list:
-    """The datasets :func:`comparison_tables` makes a table for. Where it refuses (a real-data
-    profile without ``data_root``), the profile's own dataset, whose missing folder the plan names."""
-    roots: list = [] if data_root is None else ([data_root] if isinstance(data_root, (str, os.PathLike)) else list(data_root))
-    targets = ([None] if get_profile(profile).dataset == "synthetic" else []) + roots
-    return targets or [None]
-
-
-def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list:
-    """The runs of ``comparison_all_methods`` under ``profile`` (``reproduce`` gives it ``profile``
-    and ``data_root`` only): every learned method of :data:`LEARNED` by :func:`method_config`, on
-    each dataset it makes a table for (:class:`~irstd_lib.reproductions.plan.PlannedRun`)."""
-    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
-
-    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, clip_checkpoint, sam_checkpoint)
-    return merge_planned(
-        PlannedRun(method_config(profile, variant, data_root=root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint),
-                   ("comparison_all_methods",), None if root is None else str(root))
-        for root in _planned_roots(profile, data_root) for variant in LEARNED)
-
-
-def planned_scorings(profile: str = "smoke", data_root=None) -> list:
-    """Top-Hat and IPI as :func:`comparison_table` scores them: on ACM's test split, at its
-    evaluation size and policy, for each dataset."""
-    from irstd_lib.reproductions.plan import PlannedScoring, merge_planned
-
-    out = []
-    for root in _planned_roots(profile, data_root):
-        data = method_config(profile, "acm", data_root=root).data
-        out += [PlannedScoring(method, data, ("comparison_all_methods",), None if root is None else str(root),
-                               size=data.eval_size, policy=data.eval_policy) for method in ("tophat", "ipi")]
-    return merge_planned(out)
-
-
-def planned_ablation_runs(notebook: str, rows: Sequence[tuple[str, str]], reference: str, profile: str = "smoke", data_root=None,
-                          clip_checkpoint=None, sam_checkpoint=None) -> list:
-    """The runs of an ablation notebook built on :func:`ablation_table`: every row by
-    :func:`method_config`, as the table trains them, and the seed-spread runs of the reference's
-    system (:class:`~irstd_lib.reproductions.plan.PlannedRun`)."""
-    from irstd_lib.models import get_variant
-    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
-    from irstd_lib.reproductions.seeds import planned_spread_runs
-
-    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, clip_checkpoint, sam_checkpoint)
-    root = None if data_root is None else str(data_root)
-    spread = planned_spread_runs(system_folder(get_variant(reference)), profile, (notebook,), data_root,
-                                 clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint)
-    return merge_planned([*(
-        PlannedRun(method_config(profile, variant, data_root=data_root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint),
-                   (notebook,), root)
-        for variant, _ in rows), *spread])

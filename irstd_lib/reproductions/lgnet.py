@@ -1,6 +1,7 @@
 """LGNet's tables (Chib & Singh, "Leveraging Language Prior for Infrared Small Target Detection").
 
-Each function trains (or reuses, see :mod:`irstd_lib.experiments`) the runs its table needs and
+Each function builds its table from its spec (:mod:`~irstd_lib.reproductions.specs`): it trains (or
+reuses, see :mod:`irstd_lib.runs`) the runs the table needs and
 returns a DataFrame: our measured IoU, nIoU, Pd, Fa beside the paper's reported values (columns
 suffixed ``(paper)``), with the profile, the dataset and the run hash of every row.
 
@@ -44,11 +45,13 @@ import numpy as np
 import pandas as pd
 
 from irstd_lib.bootstrap import METRICS
-from irstd_lib.experiments import RunConfig, RunResult, run_experiment
 from irstd_lib.paper_reference import reported, side_by_side
-from irstd_lib.profiles import get_profile
-from irstd_lib.reproductions.intervals import error_bars, with_intervals
-from irstd_lib.reproductions.seeds import planned_spread_runs, row_seeds, run_row, seed_cells, seed_spread, with_seed_spread
+from irstd_lib.reproductions.configs import RunContext, run_config
+from irstd_lib.reproductions.intervals import error_bars
+from irstd_lib.reproductions.seeds import seed_cells
+from irstd_lib.reproductions.specs import spec
+from irstd_lib.reproductions.tables import Measured, build_table, rows_for
+from irstd_lib.runs import RunConfig
 
 VARIANTS: dict[str, str] = {
     # table variant -> registered model
@@ -56,7 +59,6 @@ VARIANTS: dict[str, str] = {
     "fusion": "lgnet_fusion",
     "full": "lgnet",
 }
-
 
 
 def lgnet_config(
@@ -70,7 +72,8 @@ def lgnet_config(
     epochs: int | None = None,
     seed: int | None = None,
 ) -> RunConfig:
-    """The run config of one LGNet row under a profile.
+    """The run config of one LGNet row under a profile
+    (:func:`~irstd_lib.reproductions.configs.run_config` of the registered variant).
 
     ``variant``: ``baseline``, ``fusion`` (no language fusion block: no conditioning at all) or
     ``full`` (LGNet, conditioned on the target descriptor with ``language`` and
@@ -80,36 +83,20 @@ def lgnet_config(
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown LGNet variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-    p = get_profile(profile)
-    dataset = p.dataset_for(data_root)
-    if descriptions is None:
-        has_files = dataset == "synthetic" or (data_root is not None and (Path(data_root) / "descriptions").is_dir())
-        descriptions = "files" if has_files else "semantic"
-    train = dict(p.train)
-    if epochs is not None:
-        train["epochs"] = int(epochs)
-    conditioning = {}
-    if variant == "full":
-        conditioning = {"language": language, "descriptions": descriptions, "clip": p.clip, "clip_checkpoint": clip_checkpoint}
-        if p.clip_text != "frozen" and language != "never":
-            conditioning["clip_text"] = p.clip_text
-    elif language != "never":
-        raise ValueError(f"variant {variant!r} has no language fusion block: use language='never'")
-    return RunConfig(
-        model=VARIANTS[variant],
-        model_kwargs={"width": p.lgnet_width},
-        data=p.data_config(dataset),
-        conditioning=conditioning,
-        train=train,
-        seed=p.seed if seed is None else int(seed),
-        profile=p.name,
-    )
+    return run_config(profile, VARIANTS[variant], data_root=data_root, clip_checkpoint=clip_checkpoint, epochs=epochs, seed=seed,
+                      language=language, descriptions=descriptions)
 
 
-def _row(setting: str, paper_row: str | None, run: RunResult, evaluation: str) -> dict:
-    metrics = run.evaluation(evaluation)
-    return {"setting": setting, "paper row": paper_row or "", **{m: metrics[m] for m in METRICS}, **seed_cells(run, evaluation),
-            "dataset": run.config.data.dataset, "profile": run.config.profile, "run": run.hash}
+def _row(m: Measured) -> dict:
+    metrics = m.metrics
+    run = m.result
+    return {"setting": m.label, "paper row": m.row.paper_row or "", **{k: metrics[k] for k in METRICS},
+            **seed_cells(run, m.evaluation), "dataset": run.config.data.dataset, "profile": run.config.profile, "run": run.hash}
+
+
+def _paper_rows(table_spec) -> pd.DataFrame:
+    tables = [reported(paper, table) for paper, table in table_spec.paper_tables]
+    return tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True).drop_duplicates("setting")
 
 
 def _beside_paper(measured: pd.DataFrame, paper_rows: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
@@ -124,18 +111,12 @@ def _beside_paper(measured: pd.DataFrame, paper_rows: pd.DataFrame, metrics=METR
     return table
 
 
-def _per_image(rows) -> list:
-    """The per-image counts behind each measured row ``(setting, paper row, run, evaluation)``."""
-    return [run.details(evaluation)["per_image"] for _, _, run, evaluation in rows]
+def _render(table_spec, measured: list[Measured], context: RunContext) -> pd.DataFrame:
+    return _beside_paper(pd.DataFrame([_row(m) for m in measured]), _paper_rows(table_spec))
 
 
-def _run(profile: str, variant: str, language: str, descriptions: str | None, data_root, device: str, progress: bool, results_dir,
-         config_kwargs: dict):
-    """One LGNet row trained (or read) at each of its seeds (:func:`~irstd_lib.reproductions.seeds.row_seeds`)."""
-    kwargs = {k: v for k, v in config_kwargs.items() if k not in ("seed", "seeds")}
-    return run_row(lambda s: lgnet_config(profile, variant, language, descriptions, data_root=data_root, seed=s, **kwargs),
-                   row_seeds(profile, config_kwargs.get("seed"), config_kwargs.get("seeds")), data_root, results_dir, device,
-                   progress)
+def _context(profile, data_root, device, progress, results_dir, config_kwargs) -> RunContext:
+    return RunContext.of(profile, data_root=data_root, device=device, progress=progress, results_dir=results_dir, **config_kwargs)
 
 
 def table2_language_availability(
@@ -143,49 +124,29 @@ def table2_language_availability(
 ) -> pd.DataFrame:
     """Table 2: language never / in training only / in training and test, plus the row its
     question asks for: the full architecture trained and tested with the image-only descriptor."""
-    def run(variant: str, language: str) -> RunResult:
-        return _run(profile, variant, language, None, data_root, device, progress, results_dir, config_kwargs)
-
-    baseline, image_only, full = run("baseline", "never"), run("full", "never"), run("full", "train")
-    rows = [
-        ("baseline (no language fusion block), no text", "language never (baseline)", baseline, baseline.primary_evaluation),
-        ("full model, image-only descriptor, no text in training or test", None, image_only, image_only.primary_evaluation),
-        ("full model, text in training, image only at test", "language in training only", full, "test_without_text"),
-        ("full model, text in training and test", "language in training and test", full, "test_with_text"),
-    ]
-    measured = pd.DataFrame([_row(*row) for row in rows])
-    # Differences are taken against the full model with the image-only descriptor: the row that
-    # differs from the language rows in language alone (the baseline also lacks the blocks).
-    table = with_intervals(_beside_paper(measured, reported("LGNet", "2")), _per_image(rows), reference=1,
-                           reference_label="image-only full model")
-    spread = seed_spread("lgnet", profile, data_root, device, progress, results_dir, **config_kwargs)
-    return with_seed_spread(table, spread, reference=1, reference_label="image-only full model", measured_rows=len(rows))
+    return build_table(spec("lgnet_table2_language_availability"),
+                       _context(profile, data_root, device, progress, results_dir, config_kwargs), _render)
 
 
 def table6_components(
     profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None, **config_kwargs
 ) -> pd.DataFrame:
     """Table 6: baseline, + fusion block, + language fusion block (text in training only)."""
+    return build_table(spec("lgnet_table6_components"), _context(profile, data_root, device, progress, results_dir, config_kwargs),
+                       _render)
+
+
+def _render_sources(table_spec, measured: list[Measured], context: RunContext) -> pd.DataFrame:
     rows = []
-    for setting, paper_row, variant, language in (
-        ("baseline", "baseline", "baseline", "never"),
-        ("+fusion block", "+fusion block", "fusion", "never"),
-        ("+language fusion block (text in training, image only at test)", "+language fusion block", "full", "train"),
-    ):
-        run = _run(profile, variant, language, None, data_root, device, progress, results_dir, config_kwargs)
-        rows.append((setting, paper_row, run, run.primary_evaluation))
-    measured = pd.DataFrame([_row(*row) for row in rows])
-    table = with_intervals(_beside_paper(measured, reported("LGNet", "6")), _per_image(rows), reference=0, reference_label="baseline")
-    spread = seed_spread("lgnet", profile, data_root, device, progress, results_dir, **config_kwargs)
-    return with_seed_spread(table, spread, reference=0, reference_label="baseline", measured_rows=len(rows))
-
-
-DESCRIPTION_SOURCES = {
-    # our source -> (what was measured, the paper's row it stands beside: Table 3 / section 5.6.4)
-    "files": ("the dataset's description files", "descriptions by GPT-4V"),
-    "semantic": ("semantic template (from the masks)", "semantic descriptions"),
-    "quadrant": ("quadrant-only template (from the masks)", "quadrant-only descriptions"),
-}
+    for m in measured:
+        row = _row(m)
+        row["source"] = m.row.options["descriptions"]
+        row["IoU with text"] = m.result.record["test_with_text"]["IoU"]
+        row["nIoU with text"] = m.result.record["test_with_text"]["nIoU"]
+        rows.append(row)
+    table = _beside_paper(pd.DataFrame(rows), _paper_rows(table_spec), metrics=("IoU", "nIoU"))
+    extra = [c for c in ("Pd", "Fa") if c in table]
+    return table[[c for c in table.columns if c not in extra] + extra]
 
 
 def description_sources(
@@ -199,30 +160,13 @@ def description_sources(
     ``semantic`` template and the ``quadrant`` template. IoU and nIoU are measured without text
     at test time (the paper's default), and also with text (columns ``IoU with text``...).
     """
-    if sources is None:
-        files_available = data_root is None or (Path(data_root) / "descriptions").is_dir()
-        sources = ("files", "semantic", "quadrant") if files_available else ("semantic", "quadrant")
-    rows, measured_runs = [], []
-    for source in sources:
-        run = _run(profile, "full", "train", source, data_root, device, progress, results_dir, config_kwargs)
-        setting, paper_row = DESCRIPTION_SOURCES[source]
-        if source == "files" and run.config.data.dataset == "synthetic":
-            setting = "the synthetic generator's own descriptions"
-        measured_runs.append((setting, paper_row, run, "test_without_text"))
-        row = _row(setting, paper_row, run, "test_without_text")
-        row["source"] = source
-        row["IoU with text"] = run.record["test_with_text"]["IoU"]
-        row["nIoU with text"] = run.record["test_with_text"]["nIoU"]
-        rows.append(row)
-    paper = pd.concat([reported("LGNet", "3"), reported("LGNet", "5.6.4")], ignore_index=True)
-    paper = paper.drop_duplicates("setting")
-    table = _beside_paper(pd.DataFrame(rows), paper, metrics=("IoU", "nIoU"))
-    extra = [c for c in ("Pd", "Fa") if c in table]
-    table = table[[c for c in table.columns if c not in extra] + extra]
-    table = with_intervals(table, _per_image(measured_runs), reference=0, reference_label=measured_runs[0][0])
-    # The spread of LGNet's baseline stands in for the full model's (see irstd_lib.reproductions.seeds).
-    spread = seed_spread("lgnet", profile, data_root, device, progress, results_dir, **config_kwargs)
-    return with_seed_spread(table, spread, reference=0, reference_label=measured_runs[0][0], measured_rows=len(measured_runs))
+    table_spec = spec("lgnet_description_sources")
+    rows = rows_for(table_spec, data_root)
+    if sources is not None:
+        by_source = {r.options["descriptions"]: r for r in table_spec.rows}
+        rows = tuple(by_source[s] for s in sources)
+    return build_table(table_spec, _context(profile, data_root, device, progress, results_dir, config_kwargs), _render_sources,
+                       rows=rows)
 
 
 def comparison_figure(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "nIoU"), title: str = ""):
@@ -275,7 +219,7 @@ def _description_sets(profile: str, data_root) -> dict[str, dict[str, str]]:
     """Our description sets for the train and test splits: the dataset's files when it has
     them, and the ``semantic`` source generated from the masks."""
     from irstd_lib.conditioning.base import generated_descriptions
-    from irstd_lib.experiments import open_split, resolve_data_root
+    from irstd_lib.runs import open_split, resolve_data_root
     from irstd_lib.text.descriptions import load_descriptions
 
     config = lgnet_config(profile, data_root=data_root, descriptions="semantic")
@@ -351,13 +295,13 @@ def figure7_qualitative(
     Returns ``(fig, cases)``."""
     import matplotlib.pyplot as plt
 
-    from irstd_lib.experiments import hardest_images, open_split, resolve_data_root
     from irstd_lib.figures import detection_row
+    from irstd_lib.runs import hardest_images, open_split, resolve_data_root, run_experiment
 
+    context = _context(profile, data_root, device, progress, results_dir, config_kwargs)
+    row = spec("lgnet_figure7_qualitative").rows[0]
     # A figure shows one trained model: the row's first seed.
-    seed = row_seeds(profile, config_kwargs.get("seed"), config_kwargs.get("seeds"))[0]
-    kwargs = {k: v for k, v in config_kwargs.items() if k not in ("seed", "seeds")}
-    config = lgnet_config(profile, "full", "train", data_root=data_root, seed=seed, **kwargs)
+    config = context.config(row.variant, seed=context.row_seeds()[0], **row.options)
     run = run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
     per_image = {row["name"]: row for row in run.details()["per_image"]}
     maps = run.maps()
@@ -380,30 +324,3 @@ def figure7_qualitative(
     fig.suptitle("Hardest test images (green detected, red missed, yellow false alarm)", fontsize=9)
     fig.tight_layout()
     return fig, table
-
-
-def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list:
-    """The runs LGNet's notebooks train under ``profile`` (``reproduce`` gives them ``profile``
-    and ``data_root`` only), each built by :func:`lgnet_config` as the table functions build it,
-    with the notebooks that use it (:class:`~irstd_lib.reproductions.plan.PlannedRun`).
-    ``sam_checkpoint`` is accepted for a uniform interface (LGNet has no SAM)."""
-    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
-
-    clip_checkpoint, _ = checkpoint_stand_ins(profile, clip_checkpoint, None)
-    root = None if data_root is None else str(data_root)
-
-    def config(variant: str, language: str = "never", descriptions: str | None = None) -> RunConfig:
-        return lgnet_config(profile, variant, language, descriptions, data_root=data_root, clip_checkpoint=clip_checkpoint)
-
-    # The sources description_sources picks when none are given.
-    files_available = data_root is None or (Path(data_root) / "descriptions").is_dir()
-    sources = ("files", "semantic", "quadrant") if files_available else ("semantic", "quadrant")
-    notebooks = {
-        "lgnet_table2_language_availability": [config("baseline"), config("full", "never"), config("full", "train")],
-        "lgnet_table6_components": [config("baseline"), config("fusion"), config("full", "train")],
-        "lgnet_description_sources": [config("full", "train", source) for source in sources],
-        "lgnet_figure7_qualitative": [config("full", "train")],
-    }
-    spread = planned_spread_runs("lgnet", profile, ("lgnet_table2_language_availability", "lgnet_table6_components",
-                                                    "lgnet_description_sources"), data_root, clip_checkpoint=clip_checkpoint)
-    return merge_planned([*(PlannedRun(c, (notebook,), root) for notebook, configs in notebooks.items() for c in configs), *spread])

@@ -1,17 +1,16 @@
 """What ``python -m irstd_lib reproduce --profile P`` would train, without training anything.
 
-Each reproduction module (:mod:`~irstd_lib.reproductions.lgnet`, ``saist``, ``comparison``,
-``dgspnet``, ``ggl_net``) exposes ``planned_runs(profile, data_root=None, clip_checkpoint=None,
-sam_checkpoint=None) -> list[PlannedRun]``: the run configs its notebooks train, built by the same
-config builders its tables call (``lgnet_config``, ``saist_config``, ``method_config``), each with
-the notebooks that use it. ``saist`` and ``comparison`` also expose ``planned_scorings(...) ->
-list[PlannedScoring]``: the classical methods their notebooks score
-(:func:`~irstd_lib.experiments.score_classical`).
+Everything is derived from the table specs (:data:`~irstd_lib.reproductions.specs.SPECS`): each
+spec's learned rows at every one of the profile's ``row_seeds``, built by the config layer the
+tables use (:func:`~irstd_lib.reproductions.configs.run_config`), the seed-spread runs of its
+reference system where it states one, and its classical rows as scorings
+(:func:`~irstd_lib.runs.score_classical`), each with the notebook that uses it
+(:func:`spec_plan`).
 
-:func:`planned_runs` and :func:`planned_scorings` here collect them over every module, one entry
+:func:`planned_runs` and :func:`planned_scorings` collect them over every spec, one entry
 per distinct run (its notebooks united); :func:`describe_plan` adds, per run, what it needs (the
 dataset folder, CLIP and SAM checkpoints; what is missing is named), its hash when its inputs are
-there (:func:`~irstd_lib.experiments.prepare_run`, which opens the data but builds and trains
+there (:func:`~irstd_lib.runs.prepare_run`, which opens the data but builds and trains
 nothing), whether a record of it exists, and its expected cost; :func:`format_plan` prints it.
 
 A checkpoint the profile needs but the caller did not give is replaced, for building the config
@@ -46,7 +45,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from irstd_lib.experiments import DataConfig, RunConfig
+from irstd_lib.profiles import Profile, get_profile
+from irstd_lib.reproductions.configs import RunContext, system_of
+from irstd_lib.reproductions.seeds import reference_config
+from irstd_lib.reproductions.specs import SPECS, TableSpec
+from irstd_lib.reproductions.tables import classical_rows, dataset_roots, learned_rows, rows_for, scoring_targets
+from irstd_lib.runs import DataConfig, RunConfig
+from irstd_lib.runs.identity import canonical_json, classical_settings
 
 __all__ = [
     "DEFAULT_CPU_GFLOPS",
@@ -83,11 +88,6 @@ DGSPNet and the tiny SAIST on 2 cores: their recorded ``train_seconds`` against 
 here give 11 to 46 GFLOP/s, median about 30; DNA-Net and GGL-Net, with many small layers, are the
 slow end), so one estimate is good to about a factor of two; a recorded run shows its real time."""
 
-# The modules whose notebooks train runs, in the report's order.
-MODULES = ("lgnet", "saist", "comparison", "dgspnet", "ggl_net")
-SCORING_MODULES = ("saist", "comparison")
-
-
 @dataclass(frozen=True)
 class PlannedRun:
     """One training run of a profile: its config (as the table functions build it), the
@@ -101,7 +101,7 @@ class PlannedRun:
 
 @dataclass(frozen=True)
 class PlannedScoring:
-    """One classical scoring (:func:`~irstd_lib.experiments.score_classical`)."""
+    """One classical scoring (:func:`~irstd_lib.runs.score_classical`)."""
 
     method: str
     data: DataConfig
@@ -111,18 +111,16 @@ class PlannedScoring:
     policy: str = "pad"
 
 
-def checkpoint_stand_ins(profile: str, clip_checkpoint=None, sam_checkpoint=None) -> tuple[str | None, str | None]:
+def checkpoint_stand_ins(profile, clip_checkpoint=None, sam_checkpoint=None) -> tuple[str | None, str | None]:
     """``(clip_checkpoint, sam_checkpoint)`` to build ``profile``'s configs with: the given paths,
     or a stand-in for each checkpoint the profile needs but was not given (see the module
     docstring). A profile of tiny random encoders needs none: ``None`` stays ``None``, so that its
     configs (and hashes) are the notebooks' own."""
-    from irstd_lib.profiles import get_profile
-
-    p = get_profile(profile)
-    clips = [p.clip, p.saist.get("model_kwargs", {}).get("clip", "tiny")]
-    clips += [kwargs.get("clip", "tiny") for kwargs in p.comparison.get("model_kwargs", {}).values()]
+    protocols = list(get_profile(profile).systems.values())
+    clips = [proto.conditioning.get("clip", "tiny") for proto in protocols]
+    clips += [proto.model_kwargs.get("clip", "tiny") for proto in protocols]
     needs_clip = any(c not in (None, "tiny") for c in clips)
-    needs_sam = p.saist.get("model_kwargs", {}).get("sam", "tiny") != "tiny"
+    needs_sam = any(proto.model_kwargs.get("sam", "tiny") != "tiny" for proto in protocols)
     if clip_checkpoint is None and needs_clip:
         clip_checkpoint = MISSING_CLIP
     if sam_checkpoint is None and needs_sam:
@@ -131,25 +129,16 @@ def checkpoint_stand_ins(profile: str, clip_checkpoint=None, sam_checkpoint=None
             None if sam_checkpoint is None else str(sam_checkpoint))
 
 
-def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def _run_key(run: PlannedRun) -> str:
-    # Two table rows built to the same config (and data folder) are one run: the experiments
-    # module would train it once and hand both the record.
-    return _canonical({"config": run.config.to_dict(), "data_root": run.data_root})
+    # Two table rows built to the same config (and data folder) are one run: the runs package
+    # would train it once and hand both the record.
+    return canonical_json({"config": run.config.to_dict(), "data_root": run.data_root})
 
 
 def _scoring_key(s: PlannedScoring) -> str:
-    # What score_classical puts in a scoring's identity (besides the split's fingerprint, which
-    # the dataset and its split settings determine): two DataConfigs differing only in training
-    # sizes score the same test split the same way.
-    d = s.data
-    return _canonical({"method": s.method, "dataset": d.dataset, "split_dir": d.split_dir, "split_scheme": d.split_scheme,
-                       "test_split": d.test_split, "on_size_mismatch": d.on_size_mismatch,
-                       "synthetic": d.synthetic if d.dataset == "synthetic" else None, "data_root": s.data_root,
-                       "size": s.size, "policy": s.policy})
+    # What score_classical puts in a scoring's identity, less the split's fingerprint (which the
+    # dataset and its split settings determine), and the folder it reads.
+    return canonical_json({"settings": classical_settings(s.method, s.data, s.size, s.policy), "data_root": s.data_root})
 
 
 def merge_planned(items: Iterable[Any]) -> list:
@@ -168,36 +157,74 @@ def merge_planned(items: Iterable[Any]) -> list:
     return list(merged.values())
 
 
-def _module(name: str):
-    import importlib
+def _roots(table_spec: TableSpec, profile: Profile, data_root) -> list:
+    """The dataset folders a spec runs on; where a per-dataset table refuses (a real-data profile
+    without ``data_root``), the profile's own dataset, whose missing folder the plan names."""
+    if not table_spec.per_dataset:
+        return [data_root]
+    try:
+        return dataset_roots(profile, data_root)
+    except ValueError:
+        return [None]
 
-    return importlib.import_module(f"irstd_lib.reproductions.{name}")
+
+@dataclass(frozen=True)
+class SpecPlan:
+    """What one spec's notebook trains and scores: its rows at every row seed, the seed-spread
+    runs of its reference system, its classical scorings."""
+
+    runs: tuple[PlannedRun, ...]
+    spread: tuple[PlannedRun, ...]
+    scorings: tuple[PlannedScoring, ...]
 
 
-def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list[PlannedRun]:
-    """Every training run of ``profile``'s notebooks (see the module docstring): each table row
-    at every one of the profile's ``row_seeds`` (the modules plan their rows at the profile's
-    seed; the seed-spread runs keep their own seeds)."""
-    from dataclasses import replace
-
-    from irstd_lib.profiles import get_profile
-
+def spec_plan(table_spec: TableSpec, profile="smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> SpecPlan:
+    """The plan of one spec (:class:`SpecPlan`), built by the config layer the tables use."""
     p = get_profile(profile)
+    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(p, clip_checkpoint, sam_checkpoint)
+    notebook = (table_spec.notebook,)
+    runs, spread, scorings = [], [], []
+    for root in _roots(table_spec, p, data_root):
+        context = RunContext(p, data_root=root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint)
+        folder = None if root is None else str(root)
+        rows = rows_for(table_spec, root)
+        runs += [PlannedRun(context.config(row.variant, seed=seed, **row.options), notebook, folder)
+                 for row in learned_rows(rows) for seed in p.row_seeds]
+        if classical_rows(rows):
+            scorings += [PlannedScoring(row.variant, target.data, notebook,
+                                        None if target.data_root is None else str(target.data_root),
+                                        size=target.size, policy=target.policy)
+                         for target in scoring_targets(table_spec, context) for row in classical_rows(rows)]
+        if table_spec.seed_spread and table_spec.reference is not None:
+            system = system_of(table_spec.rows[table_spec.reference].variant)
+            spread += [PlannedRun(reference_config(system, context, seed), notebook, folder) for seed in p.spread_seeds]
+    return SpecPlan(tuple(merge_planned(runs)), tuple(merge_planned(spread)), tuple(merge_planned(scorings)))
+
+
+def _plans(profile, data_root, clip_checkpoint, sam_checkpoint) -> tuple[list[PlannedRun], list[PlannedScoring]]:
     runs: list[PlannedRun] = []
-    for name in MODULES:
-        for run in _module(name).planned_runs(profile, data_root=data_root, clip_checkpoint=clip_checkpoint,
-                                              sam_checkpoint=sam_checkpoint):
-            seeds = p.row_seeds if run.config.seed == p.seed else (run.config.seed,)
-            runs += [replace(run, config=replace(run.config, seed=int(s))) for s in seeds]
-    return merge_planned(runs)
-
-
-def planned_scorings(profile: str = "smoke", data_root=None) -> list[PlannedScoring]:
-    """Every classical scoring of ``profile``'s notebooks."""
+    spread: list[PlannedRun] = []
     scorings: list[PlannedScoring] = []
-    for name in SCORING_MODULES:
-        scorings += _module(name).planned_scorings(profile, data_root=data_root)
-    return merge_planned(scorings)
+    paper = None
+    for table_spec in SPECS:
+        if table_spec.paper != paper:  # each paper's seed-spread runs come after its tables' rows
+            runs, spread, paper = runs + spread, [], table_spec.paper
+        planned = spec_plan(table_spec, profile, data_root, clip_checkpoint, sam_checkpoint)
+        runs += planned.runs
+        spread += planned.spread
+        scorings += planned.scorings
+    return merge_planned(runs + spread), merge_planned(scorings)
+
+
+def planned_runs(profile="smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list[PlannedRun]:
+    """Every training run of ``profile``'s notebooks (see the module docstring): each table row
+    at every one of the profile's ``row_seeds``, and each reference system's seed-spread runs."""
+    return _plans(profile, data_root, clip_checkpoint, sam_checkpoint)[0]
+
+
+def planned_scorings(profile="smoke", data_root=None) -> list[PlannedScoring]:
+    """Every classical scoring of ``profile``'s notebooks."""
+    return _plans(profile, data_root, None, None)[1]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -245,7 +272,7 @@ class _FlopCounter:
 
     def __call__(self, config: RunConfig, size: int) -> tuple[float | None, str]:
         kwargs = {k: v for k, v in config.model_kwargs.items() if not k.endswith("checkpoint")}
-        key = _canonical([config.model, kwargs, size])
+        key = canonical_json([config.model, kwargs, size])
         if key not in self.cache:
             self.cache[key] = self._count(config.model, kwargs, size)
         return self.cache[key]
@@ -314,7 +341,7 @@ def describe_plan(
     models; the datasets are opened to hash the runs (the synthetic set is written into the cache
     folder if it is not there yet). ``only``: keep the runs and scorings of these notebooks."""
     from irstd_lib.conditioning import get_kind
-    from irstd_lib.experiments import prepare_run
+    from irstd_lib.runs import prepare_run
     from irstd_lib.results import results_root
 
     data_root = None if data_root is None else str(data_root)
@@ -385,9 +412,9 @@ def describe_plan(
 
 
 def _count_images(config: RunConfig, data_root) -> tuple[int, int]:
-    """(training, test) images of a run's splits, opened as :func:`~irstd_lib.experiments.prepare_run`
+    """(training, test) images of a run's splits, opened as :func:`~irstd_lib.runs.prepare_run`
     opens them."""
-    from irstd_lib.experiments import open_split, resolve_data_root
+    from irstd_lib.runs import open_split, resolve_data_root
 
     root = resolve_data_root(config.data, data_root)
     return tuple(len(open_split(config.data, root, split, seed=config.seed))

@@ -1,6 +1,7 @@
 """SAIST's tables and figures (Zhang et al., CVPR 2025), measured beside what the paper reports.
 
-Each function trains (or reuses, see :mod:`irstd_lib.experiments`) the runs it needs. The rows are
+Each function trains (or reuses, see :mod:`irstd_lib.runs`) the runs of its spec
+(:mod:`~irstd_lib.reproductions.specs`). The rows are
 labelled by what was measured (the registered variant and what it is); the paper's row each one
 stands beside is named in its own column, with its values in columns suffixed ``(paper)`` and
 the dataset the paper measured them on.
@@ -32,21 +33,27 @@ import numpy as np
 import pandas as pd
 
 from irstd_lib.bootstrap import METRICS
-from irstd_lib.experiments import RunConfig, RunResult
 from irstd_lib.paper_reference import reported
-from irstd_lib.profiles import get_profile
-from irstd_lib.reproductions.intervals import error_bars, with_intervals
-from irstd_lib.reproductions.seeds import planned_spread_runs, row_seeds, run_row, seed_cells, seed_spread, with_seed_spread
+from irstd_lib.reproductions.configs import RunContext, run_config
+from irstd_lib.reproductions.intervals import error_bars
+from irstd_lib.reproductions.seeds import run_row, seed_cells
+from irstd_lib.reproductions.specs import spec
+from irstd_lib.reproductions.tables import Measured, build_table, classical_rows, learned_rows, measure, scoring_targets
+from irstd_lib.runs import RunConfig, RunResult
 
 METHOD_NAMES = {"tophat": "Top-Hat", "ipi": "IPI"}
 
-# Each table: (registered variant, the paper's row it stands beside).
-TABLE1_LEARNED = (("sam", "SAM"), ("sam_hq", "SAM-HQ"), ("saist", "SAIST"))
-TABLE2 = (("saist", "full"), ("saist_wo_srclip", "w/o SR-CLIP"), ("saist_wo_cgsam", "w/o CG-SAM"),
-          ("clip_sam", "w/o CG-SAM and SR-CLIP"))
-TABLE3 = (("clip_sam", "SAM+CLIP"), ("saist", "SAIST"))
-TABLE4 = (("saist_wo_srclip", "CLIP + CG-SAM"), ("coop_cgsam", "CoOp + CG-SAM"), ("saist", "SR-CLIP + CG-SAM"))
-TABLE5 = (("saist_wo_cgsam", "SAM + SR-CLIP"), ("hqsam_srclip", "HQ-SAM + SR-CLIP"), ("saist", "CG-SAM + SR-CLIP"))
+
+def _pairs(notebook: str) -> tuple[tuple[str, str], ...]:
+    return tuple((r.variant, r.paper_row) for r in learned_rows(spec(notebook).rows))
+
+
+# Each table: (registered variant, the paper's row it stands beside), from its spec.
+TABLE1_LEARNED = _pairs("saist_table1_learned")
+TABLE2 = _pairs("saist_table2_components")
+TABLE3 = _pairs("saist_table3_size_speed")
+TABLE4 = _pairs("saist_table4_prompt_learners")
+TABLE5 = _pairs("saist_table5_decoders")
 
 
 def saist_config(
@@ -59,46 +66,22 @@ def saist_config(
     epochs: int | None = None,
     seed: int | None = None,
 ) -> RunConfig:
-    """The run config of one SAIST variant under a profile (see the module docstring)."""
-    from irstd_lib.models import get_variant
+    """The run config of one SAIST variant under a profile
+    (:func:`~irstd_lib.reproductions.configs.run_config`; see the module docstring)."""
+    return run_config(profile, variant, data_root=data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint,
+                      epochs=epochs, seed=seed)
 
-    p = get_profile(profile)
-    settings = p.saist
-    dataset = p.dataset_for(data_root)
-    kwargs = dict(settings["model_kwargs"])
-    guided = get_variant(variant).kwargs.get("guidance") is not None
-    if kwargs.get("sam") != "tiny" and sam_checkpoint is None:
-        raise ValueError(f"profile {profile!r} trains SAM {kwargs.get('sam')}: pass sam_checkpoint, a local file such as "
-                         "sam_vit_b_01ec64.pth (nothing is downloaded)")
-    if guided and kwargs.get("clip") != "tiny" and clip_checkpoint is None:
-        raise ValueError(f"profile {profile!r} uses CLIP {kwargs.get('clip')}: pass clip_checkpoint, a local open_clip weights file")
-    if sam_checkpoint is not None:
-        kwargs["sam_checkpoint"] = str(sam_checkpoint)
-    if clip_checkpoint is not None and guided:
-        kwargs["clip_checkpoint"] = str(clip_checkpoint)
-    # Over SAIST's own recipe (its variant's): the profile's budget first where the profile says
-    # so (smoke: its epochs and batch on 2 CPU cores), then the profile's SAIST overrides (paper:
-    # only bf16 autocast, the rest is the paper's Adam 1e-4, cosine, 400 epochs, batch 4).
-    base = p.train if settings.get("train_base", "variant") == "profile" else {}
-    train = {**base, **settings["train"]}
-    if epochs is not None:
-        train["epochs"] = int(epochs)
-    size = settings["size"]
-    data = p.data_config(dataset, train_size=size, eval_size=size, eval_policy="resize", train_policy="resize",
-                         split_scheme=settings["split_scheme"] if dataset != "synthetic" else "standard")
-    has_files = data_root is not None and (Path(data_root) / "scene_descriptions").is_dir()
-    conditioning = {"descriptions": "files" if has_files else "scene"} if guided else {}
-    return RunConfig(model=variant, model_kwargs=kwargs, data=data, conditioning=conditioning, train=train,
-                     seed=p.seed if seed is None else int(seed), profile=p.name)
+
+def _context(profile, data_root, device, progress, results_dir, config_kwargs) -> RunContext:
+    return RunContext.of(profile, data_root=data_root, device=device, progress=progress, results_dir=results_dir, **config_kwargs)
 
 
 def run(variant: str, profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None,
-        seeds=None, seed=None, **config_kwargs):
-    """One SAIST variant trained (or read) at each of its row's seeds
-    (:func:`~irstd_lib.reproductions.seeds.row_seeds`): a run, or a
-    :class:`~irstd_lib.reproductions.seeds.SeedRuns` for several seeds."""
-    return run_row(lambda s: saist_config(profile, variant, data_root=data_root, seed=s, **config_kwargs),
-                   row_seeds(profile, seed, seeds), data_root, results_dir, device, progress)
+        **config_kwargs):
+    """One SAIST variant trained (or read) at each of its row's seeds (the notebook's ``seeds``,
+    else ``seed``, else the profile's): a run, or a :class:`~irstd_lib.reproductions.seeds.SeedRuns`
+    for several seeds."""
+    return run_row(_context(profile, data_root, device, progress, results_dir, config_kwargs), variant)
 
 
 def _description(variant: str) -> str:
@@ -107,56 +90,64 @@ def _description(variant: str) -> str:
     return get_variant(variant).description
 
 
-def _ablation(rows, paper: pd.DataFrame, key: str, profile: str, data_root, device, progress, results_dir, **config_kwargs) -> pd.DataFrame:
-    """Measured rows (one run each) beside the paper's rows matched on its ``key`` column, with
-    95 % bootstrap intervals and each row's paired difference from SAIST's (see
-    :mod:`~irstd_lib.reproductions.intervals`)."""
-    out, per_image = [], []
-    for variant, paper_row in rows:
-        result = run(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
-        per_image.append(result.details()["per_image"])
+def _paper(table_spec) -> pd.DataFrame:
+    (paper, table), = table_spec.paper_tables
+    return reported(paper, table)
+
+
+def _render(table_spec, measured: list[Measured], context: RunContext, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Measured rows (one run each) beside the paper's rows matched on the spec's ``paper_key`` column."""
+    paper = _paper(table_spec) if paper is None else paper
+    key = table_spec.paper_key
+    out = []
+    for m in measured:
+        result, variant, paper_row = m.result, m.row.variant, m.row.paper_row
         match = paper[paper[key] == paper_row]
-        row = {"measured": variant, "what": _description(variant), **{m: result.metrics[m] for m in METRICS},
+        row = {"measured": variant, "what": _description(variant), **{k: result.metrics[k] for k in METRICS},
                **seed_cells(result), "paper row": paper_row}
-        for m in METRICS:
-            row[f"{m} (paper)"] = match[m].iloc[0] if len(match) and pd.notna(match[m].iloc[0]) else None
+        for k in METRICS:
+            row[f"{k} (paper)"] = match[k].iloc[0] if len(match) and pd.notna(match[k].iloc[0]) else None
         row.update({"paper dataset": match["dataset"].iloc[0] if len(match) else None, "dataset": result.config.data.dataset,
                     "split": result.config.data.split_scheme, "profile": result.config.profile, "run": result.hash})
         out.append(row)
     table = pd.DataFrame(out)
-    order = ["measured", "what", "paper row"] + [c for m in METRICS for c in (m, f"{m} (paper)")]
-    table = table[order + [c for c in table.columns if c not in order]]
-    variants = [variant for variant, _ in rows]
-    reference = variants.index("saist") if "saist" in variants else None
-    table = with_intervals(table, per_image, reference=reference, reference_label="saist" if reference is not None else None)
-    if reference is None:
-        return table
-    spread = seed_spread("saist", profile, data_root, device, progress, results_dir, **config_kwargs)
-    return with_seed_spread(table, spread, reference=reference, reference_label="saist")
+    order = ["measured", "what", "paper row"] + [c for k in METRICS for c in (k, f"{k} (paper)")]
+    return table[order + [c for c in table.columns if c not in order]]
+
+
+def _table(notebook: str, profile, data_root, device, progress, results_dir, config_kwargs, render=_render) -> pd.DataFrame:
+    return build_table(spec(notebook), _context(profile, data_root, device, progress, results_dir, config_kwargs), render)
 
 
 def table2_components(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
     """Table 2: SAIST, without SR-CLIP, without CG-SAM, without both."""
-    return _ablation(TABLE2, reported("SAIST", "2"), "setting", profile, data_root, device, progress, results_dir, **config_kwargs)
+    return _table("saist_table2_components", profile, data_root, device, progress, results_dir, config_kwargs)
 
 
 def table4_prompt_learners(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
     """Table 4: CLIP, CoOp and SR-CLIP prompts, each with CG-SAM."""
-    return _ablation(TABLE4, reported("SAIST", "4"), "method", profile, data_root, device, progress, results_dir, **config_kwargs)
+    return _table("saist_table4_prompt_learners", profile, data_root, device, progress, results_dir, config_kwargs)
 
 
 def table5_decoders(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
     """Table 5: SAM's, HQ-SAM's and CG-SAM's decoders, each with SR-CLIP."""
-    return _ablation(TABLE5, reported("SAIST", "5"), "method", profile, data_root, device, progress, results_dir, **config_kwargs)
+    return _table("saist_table5_decoders", profile, data_root, device, progress, results_dir, config_kwargs)
+
+
+def _table1_paper(data_root) -> pd.DataFrame:
+    """SAIST's Table 1 on the dataset measured (NUAA-SIRST's rows for the synthetic set)."""
+    paper = reported("SAIST", "1")
+    dataset = "synthetic" if data_root is None else Path(data_root).name
+    return paper[paper["dataset"] == (dataset if dataset in set(paper["dataset"]) else "NUAA-SIRST")]
 
 
 def table1_learned(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **config_kwargs) -> pd.DataFrame:
     """Table 1's learned rows this package has (SAM, SAM-HQ, SAIST), beside SAIST's Table 1 on
     the dataset measured (NUAA-SIRST's row for the synthetic set)."""
-    paper = reported("SAIST", "1")
-    dataset = "synthetic" if data_root is None else Path(data_root).name
-    paper = paper[paper["dataset"] == (dataset if dataset in set(paper["dataset"]) else "NUAA-SIRST")]
-    return _ablation(TABLE1_LEARNED, paper, "method", profile, data_root, device, progress, results_dir, **config_kwargs)
+    def render(table_spec, measured, context):
+        return _render(table_spec, measured, context, paper=_table1_paper(context.data_root))
+
+    return _table("saist_table1_learned", profile, data_root, device, progress, results_dir, config_kwargs, render)
 
 
 def table3_size_and_speed(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, repeats: int = 5,
@@ -168,30 +159,33 @@ def table3_size_and_speed(profile="smoke", data_root=None, device="cpu", progres
     from irstd_lib.benchmarks.model_profile import profile_model
     from irstd_lib.models.catalogue import count_parameters_of
 
-    p = get_profile(profile)
-    paper = reported("SAIST", "3")
-    rows = []
-    for variant, paper_row in TABLE3:
-        result = run(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
-        kwargs = {k: v for k, v in result.config.model_kwargs.items() if not k.endswith("checkpoint")}
-        speed = profile_model(variant, size=p.saist["size"], device=device, repeats=repeats, warmup=1, measure_training=False,
-                              **kwargs)
-        paper_total, paper_trainable = count_parameters_of(variant, sam="vit_b", clip="ViT-B-16")
-        match = paper[paper["method"] == paper_row]
-        note = match["notes"].iloc[0] if len(match) else ""
-        rows.append({
-            "measured": variant, "what": _description(variant), "paper row": paper_row,
-            "params (M)": result.record["parameters"]["total"] / 1e6,
-            "trainable (M)": result.record["parameters"]["trainable"] / 1e6,
-            "params at vit_b + ViT-B-16 (M)": paper_total / 1e6, "trainable at vit_b + ViT-B-16 (M)": paper_trainable / 1e6,
-            "trainable (M) (paper)": _number_before(note, " M"),
-            f"ms per image at {p.saist['size']} px": speed["latency_ms"],
-            "ms per image (paper, GPU)": _ms(_number_before(note, " s")),
-            **{m: result.metrics[m] for m in ("IoU", "Pd", "Fa")}, **seed_cells(result),
-            **{f"{m} (paper)": match[m].iloc[0] if len(match) else None for m in ("IoU", "Pd", "Fa")},
-            "device": speed["device"], "dataset": result.config.data.dataset, "run": result.hash,
-        })
-    return pd.DataFrame(rows)
+    def render(table_spec, measured, context):
+        size = context.profile.protocol("saist").size
+        paper = _paper(table_spec)
+        rows = []
+        for m in measured:
+            result, variant, paper_row = m.result, m.row.variant, m.row.paper_row
+            kwargs = {k: v for k, v in result.config.model_kwargs.items() if not k.endswith("checkpoint")}
+            speed = profile_model(variant, size=size, device=context.device, repeats=repeats, warmup=1, measure_training=False,
+                                  **kwargs)
+            paper_total, paper_trainable = count_parameters_of(variant, sam="vit_b", clip="ViT-B-16")
+            match = paper[paper["method"] == paper_row]
+            note = match["notes"].iloc[0] if len(match) else ""
+            rows.append({
+                "measured": variant, "what": _description(variant), "paper row": paper_row,
+                "params (M)": result.record["parameters"]["total"] / 1e6,
+                "trainable (M)": result.record["parameters"]["trainable"] / 1e6,
+                "params at vit_b + ViT-B-16 (M)": paper_total / 1e6, "trainable at vit_b + ViT-B-16 (M)": paper_trainable / 1e6,
+                "trainable (M) (paper)": _number_before(note, " M"),
+                f"ms per image at {size} px": speed["latency_ms"],
+                "ms per image (paper, GPU)": _ms(_number_before(note, " s")),
+                **{k: result.metrics[k] for k in ("IoU", "Pd", "Fa")}, **seed_cells(result),
+                **{f"{k} (paper)": match[k].iloc[0] if len(match) else None for k in ("IoU", "Pd", "Fa")},
+                "device": speed["device"], "dataset": result.config.data.dataset, "run": result.hash,
+            })
+        return pd.DataFrame(rows)
+
+    return _table("saist_table3_size_speed", profile, data_root, device, progress, results_dir, config_kwargs, render)
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -216,16 +210,19 @@ def table1_classical(
     adaptive threshold (mean + 3 std of the map, see ``classical/threshold.py``). SAIST's
     NUAA-SIRST figures for both methods (IoU 1.5 and 1.1, Fa 16456 and 30467 x1e-6) are those of a
     threshold far lower than that, so large differences in IoU and Fa are expected."""
-    from irstd_lib.experiments import score_classical
+    from irstd_lib.runs import score_classical
 
-    paper = reported("SAIST", "1")
+    table_spec = spec("saist_table1_classical")
+    context = RunContext.of(profile, data_root=data_root, progress=progress, results_dir=results_dir)
+    paper = _paper(table_spec)
     rows = []
-    for dataset_name, data, root in _classical_data(profile, data_root):
+    for target in scoring_targets(table_spec, context):
         for method in methods:
-            scored = score_classical(method, data, root, results_dir, progress=progress)
-            row = {"dataset": dataset_name, "method": METHOD_NAMES[method],
+            scored = score_classical(method, target.data, target.data_root, results_dir, size=target.size, policy=target.policy,
+                                     progress=progress)
+            row = {"dataset": target.dataset, "method": METHOD_NAMES[method],
                    **{m: scored.metrics[m] for m in METRICS}, "images": scored.metrics["n_images"]}
-            match = paper[(paper["dataset"] == dataset_name) & (paper["method"] == METHOD_NAMES[method])]
+            match = paper[(paper["dataset"] == target.dataset) & (paper["method"] == METHOD_NAMES[method])]
             for m in METRICS:
                 row[f"{m} (paper)"] = match[m].iloc[0] if len(match) else float("nan")
             row["dataset issues"] = "; ".join(scored.record["issues"])
@@ -234,19 +231,6 @@ def table1_classical(
     table = pd.DataFrame(rows)
     order = ["dataset", "method"] + [c for m in METRICS for c in (m, f"{m} (paper)")]
     return table[order + [c for c in table.columns if c not in order]]
-
-
-def _classical_data(profile: str, data_root) -> list[tuple[str, object, object]]:
-    """(name, DataConfig, data_root) of each test set the classical rows score at native size: the
-    profile's synthetic set, plus the real folder when ``data_root`` is given (its mask/image size
-    mismatches resized, and recorded)."""
-    from irstd_lib.experiments import DataConfig
-
-    p = get_profile(profile)
-    out = [("synthetic", DataConfig(dataset="synthetic", synthetic=dict(p.synthetic)), None)]
-    if data_root is not None:
-        out.append((Path(data_root).name, DataConfig(dataset=Path(data_root).name, on_size_mismatch="resize"), data_root))
-    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -295,7 +279,7 @@ def classical_figure(table: pd.DataFrame):
 
 
 def _test_set_of(result: RunResult, data_root):
-    from irstd_lib.experiments import open_split, resolve_data_root
+    from irstd_lib.runs import open_split, resolve_data_root
 
     config = result.config
     return open_split(config.data, resolve_data_root(config.data, data_root), config.data.test_split, seed=config.seed)
@@ -335,17 +319,21 @@ def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, r
     methods' largest Fa, so that no curve is credited beyond its last point). Learned methods' points
     come from their run records; the classical methods are scored here (their maps divided by
     their maximum, thresholds shared with the learned ones). Returns ``(fig, table)``."""
-    from irstd_lib.experiments import score_classical
     from irstd_lib.figures import pd_fa_figure
+    from irstd_lib.runs import score_classical
 
+    table_spec = spec("saist_figure5_roc")
+    context = _context(profile, data_root, device, progress, results_dir, config_kwargs)
     curves = {}
-    for variant, label in TABLE1_LEARNED:
-        result = run(variant, profile, data_root, device, progress, results_dir, **config_kwargs)
-        roc = result.details()["roc"]
-        curves[label] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), result.hash)
-    test_set = _test_set_of(result, data_root)
-    for method in ("tophat", "ipi"):
-        scored = score_classical(method, result.config.data, data_root, results_dir, progress=progress)
+    for m in measure(table_spec.rows, context):
+        roc = m.result.details()["roc"]
+        curves[m.row.paper_row] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), m.result.hash)
+    test_set = _test_set_of(m.result, data_root)
+    (target,) = scoring_targets(table_spec, context)
+    for row in classical_rows(table_spec.rows):
+        method = row.variant
+        scored = score_classical(method, target.data, target.data_root, results_dir, size=target.size, policy=target.policy,
+                                 progress=progress)
         roc = scored.details()["roc"]
         curves[METHOD_NAMES[method]] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), scored.hash)
     return pd_fa_figure(curves, f"Pd-Fa on {test_set.root.name} test ({len(test_set)} images)")
@@ -409,43 +397,3 @@ def figure7_decoders(profile="smoke", data_root=None, device="cpu", progress=Fal
     fig.suptitle("Decoders (score maps) and CG-SAM's imaging decoder (J = I e^(beta d) - A (e^(beta d) - 1), the logits)", fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def planned_runs(profile: str = "smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list:
-    """The runs SAIST's notebooks train under ``profile`` (``reproduce`` gives them ``profile`` and
-    ``data_root`` only), each built by :func:`saist_config` from the variants of the table
-    constants the notebooks' functions read, with the notebooks that use it
-    (:class:`~irstd_lib.reproductions.plan.PlannedRun`)."""
-    from irstd_lib.reproductions.plan import PlannedRun, checkpoint_stand_ins, merge_planned
-
-    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, clip_checkpoint, sam_checkpoint)
-    root = None if data_root is None else str(data_root)
-    notebooks = {
-        "saist_table1_learned": TABLE1_LEARNED, "saist_table2_components": TABLE2, "saist_table3_size_speed": TABLE3,
-        "saist_table4_prompt_learners": TABLE4, "saist_table5_decoders": TABLE5, "saist_figure4_detections": TABLE1_LEARNED,
-        "saist_figure5_roc": TABLE1_LEARNED, "saist_figure6_guidance": TABLE4, "saist_figure7_decoders": TABLE5,
-    }
-    # the tables _ablation builds with SAIST's row, which state SAIST's seed spread
-    spread = planned_spread_runs("saist", profile, ("saist_table1_learned", "saist_table2_components", "saist_table4_prompt_learners",
-                                                    "saist_table5_decoders"),
-                                 data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint)
-    return merge_planned([*(
-        PlannedRun(saist_config(profile, variant, data_root=data_root, sam_checkpoint=sam_checkpoint, clip_checkpoint=clip_checkpoint),
-                   (notebook,), root)
-        for notebook, rows in notebooks.items() for variant, _ in rows), *spread])
-
-
-def planned_scorings(profile: str = "smoke", data_root=None) -> list:
-    """The classical scorings of SAIST's notebooks: Table 1's (each dataset of
-    :func:`_classical_data`, native size) and Figure 5's (the test split of the SAIST runs)."""
-    from irstd_lib.reproductions.plan import PlannedScoring, checkpoint_stand_ins, merge_planned
-
-    clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(profile, None, None)
-    scorings = [PlannedScoring(method, data, ("saist_table1_classical",), None if root is None else str(root))
-                for _, data, root in _classical_data(profile, data_root) for method in ("tophat", "ipi")]
-    # figure5_roc scores on the data of its last Table 1 run (SAIST's split and test set).
-    data = saist_config(profile, TABLE1_LEARNED[-1][0], data_root=data_root, sam_checkpoint=sam_checkpoint,
-                        clip_checkpoint=clip_checkpoint).data
-    scorings += [PlannedScoring(method, data, ("saist_figure5_roc",), None if data_root is None else str(data_root))
-                 for method in ("tophat", "ipi")]
-    return merge_planned(scorings)

@@ -44,10 +44,12 @@ import numpy as np
 import pandas as pd
 
 from irstd_lib.bootstrap import METRICS
-from irstd_lib.profiles import get_profile
+from irstd_lib.profiles import Profile, get_profile
+from irstd_lib.reproductions.configs import RunContext
 
 __all__ = ["SEED_REFERENCES", "SeedRuns", "SeedSpread", "SEPARATION_FACTOR", "SPREAD_SUFFIX", "NOT_SEPARABLE", "SD_SUFFIX",
-           "recorded_seed_sd", "row_seeds", "run_row", "seed_cells", "seed_spread", "with_seed_spread"]
+           "comparison_evaluation", "recorded_seed_sd", "reference_config", "row_seeds", "run_row", "seed_cells", "seed_spread",
+           "with_seed_spread"]
 
 #: system -> the reference variant trained at every seed
 SEED_REFERENCES = {"lgnet": "lgnet_baseline", "saist": "saist", "dgspnet": "dgspnet", "ggl_net": "ggl_net"}
@@ -68,19 +70,10 @@ SD_SUFFIX = " sd over seeds"
 # Several seeds per row
 
 
-def row_seeds(profile: str, seed: int | None = None, seeds: Sequence[int] | None = None) -> tuple[int, ...]:
-    """The seeds one table row is trained at: ``seeds`` when given, else ``seed`` alone when
-    given (a notebook's ``seed`` parameter), else the profile's ``row_seeds``."""
-    if seeds is not None:
-        chosen = tuple(int(s) for s in ([seeds] if isinstance(seeds, (int, np.integer)) else seeds))
-        if not chosen:
-            raise ValueError("seeds: give at least one seed (or None for the profile's)")
-        if len(set(chosen)) != len(chosen):
-            raise ValueError(f"seeds: each seed once, got {chosen}")
-        return chosen
-    if seed is not None:
-        return (int(seed),)
-    return tuple(get_profile(profile).row_seeds)
+def row_seeds(profile: "str | Profile", seed: int | None = None, seeds: Sequence[int] | None = None) -> tuple[int, ...]:
+    """The seeds one table row is trained at (:meth:`RunContext.row_seeds
+    <irstd_lib.reproductions.configs.RunContext.row_seeds>`)."""
+    return RunContext.of(profile, seed=seed, seeds=seeds).row_seeds()
 
 
 class SeedRuns:
@@ -136,14 +129,22 @@ class SeedRuns:
         return self.runs[0].history()
 
 
-def run_row(make_config, seeds: Sequence[int], data_root=None, results_dir=None, device: str = "cpu", progress: bool = True):
-    """Train (or read) ``make_config(seed)`` at every seed: the run itself for one seed, a
-    :class:`SeedRuns` for several."""
-    from irstd_lib.experiments import run_experiment
+def run_row(context: RunContext, variant: str, **options):
+    """Train (or read) one table row, ``variant`` with its ``options``, at each of the context's
+    row seeds: the run itself for one seed, a :class:`SeedRuns` for several."""
+    from irstd_lib.runs import run_experiment
 
-    results = [run_experiment(make_config(int(seed)), data_root=data_root, results_dir=results_dir, device=device,
-                              progress=progress) for seed in seeds]
+    results = [run_experiment(context.config(variant, seed=seed, **options), data_root=context.data_root,
+                              results_dir=context.results_dir, device=context.device, progress=context.progress)
+               for seed in context.row_seeds()]
     return results[0] if len(results) == 1 else SeedRuns(results)
+
+
+def comparison_evaluation(result) -> str:
+    """The evaluation a comparison (and a seed spread) reads: LGNet's image-only descriptor at test
+    when the run has one (no annotation at inference, as every other method), else the run's
+    primary evaluation."""
+    return "test_without_text" if "test_without_text" in result.record else result.primary_evaluation
 
 
 def seed_cells(result, evaluation: str | None = None) -> dict:
@@ -181,38 +182,25 @@ class SeedSpread:
                 f"reference is within {SEPARATION_FACTOR:.2f} sd are not separable from it by these runs.")
 
 
-def _reference_config(system: str, profile: str, data_root, seed: int, config_kwargs: dict):
-    kwargs = {k: v for k, v in config_kwargs.items() if k != "seed"}
-    if system == "lgnet":
-        from irstd_lib.reproductions.lgnet import lgnet_config
-
-        return lgnet_config(profile, "baseline", "never", data_root=data_root, seed=seed,
-                            **{k: v for k, v in kwargs.items() if k in ("clip_checkpoint", "epochs")})
-    if system == "saist":
-        from irstd_lib.reproductions.saist import saist_config
-
-        return saist_config(profile, SEED_REFERENCES[system], data_root=data_root, seed=seed, **kwargs)
-    from irstd_lib.reproductions.comparison import method_config
-
-    return method_config(profile, SEED_REFERENCES[system], data_root=data_root, seed=seed, **kwargs)
-
-
-def seed_spread(system: str, profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True,
-                results_dir=None, seeds: Sequence[int] | None = None, **config_kwargs) -> SeedSpread:
-    """Train (or read) ``system``'s reference model at each seed and return the spread."""
-    from irstd_lib.experiments import run_experiment
-    from irstd_lib.reproductions.comparison import comparison_evaluation
-
+def reference_config(system: str, context: RunContext, seed: int):
+    """The run config of ``system``'s reference model at ``seed`` (:data:`SEED_REFERENCES`)."""
     if system not in SEED_REFERENCES:
         raise ValueError(f"no seed reference for system {system!r}; known: {sorted(SEED_REFERENCES)}")
-    config_kwargs.pop("seeds", None)  # the rows' seeds; the spread has its own
-    seeds = tuple(int(s) for s in (seeds if seeds is not None else get_profile(profile).spread_seeds))
+    return context.config(SEED_REFERENCES[system], seed=seed)
+
+
+def seed_spread(system: str, context: RunContext, seeds: Sequence[int] | None = None) -> SeedSpread:
+    """Train (or read) ``system``'s reference model at each seed (default: the profile's
+    ``spread_seeds``) and return the spread."""
+    from irstd_lib.runs import run_experiment
+
+    seeds = tuple(int(s) for s in (seeds if seeds is not None else context.profile.spread_seeds))
     if len(seeds) < 2:
         raise ValueError(f"a seed spread needs at least two seeds, got {seeds}")
     runs, values = [], {m: [] for m in METRICS}
     for seed in seeds:
-        config = _reference_config(system, profile, data_root, seed, config_kwargs)
-        result = run_experiment(config, data_root=data_root, results_dir=results_dir, device=device, progress=progress)
+        result = run_experiment(reference_config(system, context, seed), data_root=context.data_root,
+                                results_dir=context.results_dir, device=context.device, progress=context.progress)
         metrics = result.evaluation(comparison_evaluation(result))
         runs.append(result.hash)
         for m in METRICS:
@@ -260,17 +248,6 @@ def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, re
                               "|difference| > 1.96 sqrt(sd_row^2 / n_row + sd_ref^2 / n_ref), a row with one seed "
                               "taking the reference's spread.")
     return out
-
-
-def planned_spread_runs(system: str, profile: str, notebooks: Sequence[str], data_root=None, **checkpoints) -> list:
-    """The seed-spread runs of ``system`` as :class:`~irstd_lib.reproductions.plan.PlannedRun`
-    entries of ``notebooks`` (``checkpoints``: the stand-ins or paths the module's plan uses)."""
-    from irstd_lib.reproductions.plan import PlannedRun
-
-    kwargs = {k: v for k, v in checkpoints.items() if v is not None}  # _reference_config keeps what the builder takes
-    root = None if data_root is None else str(data_root)
-    return [PlannedRun(_reference_config(system, profile, data_root, seed, kwargs), tuple(notebooks), root)
-            for seed in get_profile(profile).spread_seeds]
 
 
 def recorded_seed_sd(system: str, profile: str, results_dir) -> dict[str, float] | None:
