@@ -5,16 +5,13 @@ the spec ``dgspnet_ablation`` of :mod:`irstd_lib.reproductions.specs`."""
 
 from __future__ import annotations
 
-import pandas as pd
+from functools import partial
 
 from irstd_lib.reproductions.comparison import ablation_table
 from irstd_lib.reproductions.specs import spec
 
 SPEC = spec("dgspnet_ablation")
-#: (registered variant, what the row measures)
-ABLATION = tuple((r.variant, r.label) for r in SPEC.rows)
+ABLATION = tuple((r.variant, r.label) for r in SPEC.rows)  # (registered variant, what the row measures)
 
-
-def ablation(profile: str = "smoke", data_root=None, device: str = "cpu", progress: bool = True, results_dir=None,
-             **config_kwargs) -> pd.DataFrame:
-    return ablation_table(SPEC, profile, data_root, device, progress, results_dir, **config_kwargs)
+#: ``ablation(profile="smoke", data_root=None, device="cpu", progress=True, results_dir=None, **notebook_parameters)``
+ablation = partial(ablation_table, SPEC)

@@ -199,14 +199,14 @@ def training_curves_figure(table: pd.DataFrame, results_dir=None):
     trained at several seeds, whose ``run`` joins its hashes with ``+``, shows its first seed's)."""
     import matplotlib.pyplot as plt
 
-    from irstd_lib.results import results_root
+    from irstd_lib.runs import read_history
 
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     for _, row in table.dropna(subset=["run"]).iterrows():
         run = str(row["run"]).split("+")[0]
         if not run:
             continue
-        history = pd.read_csv(results_root(results_dir) / "runs" / run / "history.csv")
+        history = read_history(run, results_dir)
         ax.plot(history["epoch"], history["train_loss"], marker="o", markersize=3, label=f"{row['setting']} ({run[:6]})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (BCE, deep supervision)")

@@ -39,7 +39,6 @@ before training and evaluation bookkeeping are not counted.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,8 +340,7 @@ def describe_plan(
     models; the datasets are opened to hash the runs (the synthetic set is written into the cache
     folder if it is not there yet). ``only``: keep the runs and scorings of these notebooks."""
     from irstd_lib.conditioning import get_kind
-    from irstd_lib.runs import prepare_run
-    from irstd_lib.results import results_root
+    from irstd_lib.runs import find_run, prepare_run, record_file
 
     data_root = None if data_root is None else str(data_root)
     runs = planned_runs(profile, data_root, clip_checkpoint, sam_checkpoint)
@@ -351,7 +349,6 @@ def describe_plan(
         runs = [r for r in runs if set(r.notebooks) & set(only)]
         scorings = [s for s in scorings if set(s.notebooks) & set(only)]
     counter = _FlopCounter()
-    runs_dir = results_root(results_dir) / "runs"
     rows = []
     for run in runs:
         config = run.config
@@ -375,9 +372,9 @@ def describe_plan(
             try:
                 prep = prepare_run(config, run.data_root, results_dir)
                 row.update(hash=prep.hash, train_images=len(prep.train_set), test_images=len(prep.test_set))
-                metrics = runs_dir / prep.hash / "metrics.json"
+                metrics = record_file(prep.hash, results_dir)
                 if metrics.is_file():
-                    record = json.loads(metrics.read_text(encoding="utf-8"))
+                    record = find_run(prep.hash, results_dir)
                     row["record"] = {"path": str(metrics), "train_seconds": record.get("train_seconds"),
                                      "epochs": record.get("epochs")}
             except Exception as exc:  # noqa: BLE001 - a plan names the problem of each run and goes on
@@ -417,7 +414,7 @@ def _count_images(config: RunConfig, data_root) -> tuple[int, int]:
     from irstd_lib.runs import open_split, resolve_data_root
 
     root = resolve_data_root(config.data, data_root)
-    return tuple(len(open_split(config.data, root, split, seed=config.seed))
+    return tuple(len(open_split(config.data, root, split))
                  for split in (config.data.train_split, config.data.test_split))
 
 
