@@ -32,6 +32,11 @@ Definitions (the field's, as implemented by BasicIRSTD, the most used toolbox):
   ``dismatch = [x for x in all_pred_areas if x not in matched_areas]``, i.e. it removes areas by
   *value*, so every unmatched component whose area equals the area of some matched component of
   the same image is silently not counted. Matching (and so Pd) is identical in both modes.
+  ``"basicirstd_b75ecc8"`` is the same mode named after the last toolbox commit that counts so
+  (b75ecc8, 2023-07-25, ``metrics.py:72-73``: ``dismatch = [x for x in image_area_total if x not in
+  image_area_match]``; the code of its published numbers of 2023). From 6576e62 (2024-01-25, its
+  issue #12) the toolbox counts the predicted pixels outside matched components
+  (``dismatch_pixel += (predits - true_img).sum()``), which equals ``"correct"``.
 
 Inputs: score maps are compared ``scores > threshold`` (the comparison is made in the scores' own
 floating dtype, so ``float32`` maps are compared with ``float32(threshold)``); ``bool`` maps are
@@ -77,7 +82,8 @@ __all__ = [
 
 #: The toolbox's epsilon in ``inter / (eps + union)`` (``np.spacing(1)``).
 EPS = float(np.spacing(1))
-FA_MODES = ("correct", "basicirstd")
+FA_MODES = ("correct", "basicirstd", "basicirstd_b75ecc8")
+_FA_BY_VALUE = ("basicirstd", "basicirstd_b75ecc8")  # one mode, two names (see the module docstring)
 #: nIoU of an image whose mask and prediction are both empty: "zero" (the toolbox) or "one".
 NIOU_EMPTY = ("zero", "one")
 
@@ -289,7 +295,7 @@ def _match_components(gt: Components, pred: Components, match_distance: float, f
     unmatched = np.ones(pred.n, dtype=bool)
     unmatched[hit] = False
     fa_correct = int(pred.areas[unmatched].sum())
-    if fa_mode == "basicirstd" and hit.size:
+    if fa_mode in _FA_BY_VALUE and hit.size:
         # BasicIRSTD: [x for x in all_areas if x not in matched_areas] -> removal by value.
         fa = int(pred.areas[~np.isin(pred.areas, pred.areas[hit])].sum())
     else:

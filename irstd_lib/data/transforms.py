@@ -35,6 +35,11 @@ the ``numpy.random.Generator`` passed in:
 Random numbers are always drawn in the same order (scale, crop, hflip, vflip, transpose), so a
 given generator state gives the same result whatever the flags.
 
+:class:`BasicIRSTDCrop` is the BasicIRSTD toolbox's own training sampler (``random_crop`` and
+``augumentation``, its ``utils.py`` and ``dataset.py``), for the protocol
+``data.train_policy="basicirstd_toolbox"`` (:mod:`irstd_lib.runs.toolbox_protocol`): no rescaling,
+fixed-size crops, the toolbox's crop ranges, vertical flip, horizontal flip and transpose.
+
 :class:`TorchIRSTDDataset` wraps an :class:`~irstd_lib.data.IRSTDDataset` for
 ``torch.utils.data.DataLoader``: each item's generator is seeded from ``(seed, epoch, index)``,
 so results do not depend on worker count or order. ``set_epoch`` must be called in the process
@@ -54,17 +59,23 @@ import torch.nn.functional as F
 
 __all__ = [
     "EVAL_POLICIES",
+    "BASICIRSTD_CROP_POLICIES",
     "RestoreInfo",
     "prepare_eval_image",
     "restore_scores",
     "resize_image",
     "resize_mask",
     "TrainTransform",
+    "BasicIRSTDCrop",
     "TorchIRSTDDataset",
     "gray_to_rgb",
 ]
 
 EVAL_POLICIES = ("resize", "pad", "none")
+#: The toolbox protocol's training policies (``DataConfig.train_policy``) -> their
+#: :class:`BasicIRSTDCrop` ``target_crop_prob``: HEAD 95650c3's sampler, and the uniform crop of
+#: 251003a, the code behind the toolbox's published ACM row.
+BASICIRSTD_CROP_POLICIES = {"basicirstd_toolbox": 0.5, "basicirstd_toolbox_251003a": None}
 #: BasicIRSTD pads test images to a multiple of 32 (five 2x downsamplings).
 DEFAULT_PAD_MULTIPLE = 32
 
@@ -239,6 +250,100 @@ class TrainTransform:
             img, msk = img.flip(0), msk.flip(0)
         if self.transpose and do_t:
             img, msk = img.t(), msk.t()
+        return img.contiguous()[None], (msk > 0.5).to(torch.float32).contiguous()[None]
+
+
+class BasicIRSTDCrop:
+    """The BasicIRSTD toolbox's training crop and augmentation, transcribed from its code.
+
+    At HEAD 95650c3 (``dataset.py:35``: ``random_crop(img, mask, self.patch_size, pos_prob=0.5)``;
+    ``utils.py:63-88``; ``dataset.py:140-151``), applied identically to image and mask:
+
+    1. pad: ``if min(h, w) < patch_size`` pad the bottom/right of both dimensions with a
+       constant up to ``max(h, patch_size) x max(w, patch_size)`` (``np.pad(..., mode='constant')``,
+       i.e. 0 on the *normalised* image: ``pad_value`` here is the model's input mean, which its
+       normalisation maps to 0, as :class:`TrainTransform` does);
+    2. ``cur_prob = random.random()``; ``if pos_prob == None or cur_prob > pos_prob or
+       mask.max() == 0`` a uniform crop, ``h_start = random.randint(0, h - patch_size)`` (both ends
+       inclusive), the same for ``w``; otherwise one foreground pixel ``(y, x)`` of
+       ``np.where(mask > 0)`` chosen uniformly (so targets are weighted by their area) and
+       ``h_start = random.randint(max(0, y - patch_size), min(y, h - patch_size))``, the same for
+       ``w``. The toolbox's range starts at ``y - patch_size``, which puts the pixel in row
+       ``patch_size``, one past the crop: kept, so a "target" crop misses its pixel with
+       probability about 1/257 per axis when the range is not clipped;
+    3. ``augumentation``, each with probability 0.5 and in this order: vertical flip
+       (``[::-1, :]``), horizontal flip (``[:, ::-1]``), transpose.
+
+    ``target_crop_prob=None`` is the uniform crop of the code that produced the toolbox's
+    published ACM row (251003a, 2023-07-14, ``dataset.py:34``: ``random_crop(img, mask,
+    self.patch_size)``, no ``pos_prob``; the target-biased sampler came in 2024: 9abeaae,
+    09047ea, 65b0e16).
+
+    Where this differs from the toolbox (the engine's design, not fixable here): the draws come
+    from the ``numpy.random.Generator`` the dataset seeds per ``(seed, epoch, index)``, not from
+    Python ``random`` inside the toolbox's single DataLoader worker (which torch reseeds at each
+    epoch from the main process's generator), so the same seed gives other crops; ``cur_prob`` is
+    drawn in both modes (the 2023 code drew none), which changes no distribution. Draw order:
+    ``cur_prob``, [pixel, ``h_start``, ``w_start``] or [``h_start``, ``w_start``], vflip, hflip,
+    transpose.
+
+    Called as ``t(image HxW, mask HxW, rng) -> (image (1,S,S), mask (1,S,S))`` float32 tensors,
+    the mask in {0, 1}.
+    """
+
+    def __init__(self, size: int = 256, target_crop_prob: float | None = 0.5, pad_value: float = 0.0,
+                 flips: bool = True):
+        if int(size) < 1:
+            raise ValueError(f"size must be positive, got {size}")
+        if target_crop_prob is not None and not 0.0 <= float(target_crop_prob) <= 1.0:
+            raise ValueError(f"target_crop_prob must be None or in [0, 1], got {target_crop_prob}")
+        self.size = int(size)
+        self.target_crop_prob = None if target_crop_prob is None else float(target_crop_prob)
+        self.pad_value = float(pad_value)
+        self.flips = bool(flips)  # False only to inspect crops in tests; the toolbox always flips
+
+    def __repr__(self) -> str:
+        return (f"BasicIRSTDCrop(size={self.size}, target_crop_prob={self.target_crop_prob}, "
+                f"pad_value={self.pad_value}, flips={self.flips})")
+
+    def crop_origin(self, mask: torch.Tensor, rng: np.random.Generator) -> tuple[int, int]:
+        """``(h_start, w_start)`` of the crop of an already padded mask (the toolbox's step 2)."""
+        s = self.size
+        H, W = int(mask.shape[0]), int(mask.shape[1])
+        cur_prob = float(rng.random())
+        p = self.target_crop_prob
+        loc = None if p is None or cur_prob > p else torch.nonzero(mask > 0)  # row-major, as np.where
+        if loc is None or len(loc) == 0:  # the toolbox: ... or mask.max() == 0
+            return int(rng.integers(0, H - s + 1)), int(rng.integers(0, W - s + 1))
+        idx = 0 if len(loc) <= 1 else int(rng.integers(0, len(loc)))
+        y, x = int(loc[idx, 0]), int(loc[idx, 1])
+        return (int(rng.integers(max(0, y - s), min(y, H - s) + 1)),
+                int(rng.integers(max(0, x - s), min(x, W - s) + 1)))
+
+    def __call__(
+        self, image: np.ndarray | torch.Tensor, mask: np.ndarray | torch.Tensor, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        img = _as_tensor_2d(image, "image").to(torch.float32)
+        msk = _as_tensor_2d(mask, "mask").to(torch.float32)
+        if img.shape != msk.shape:
+            raise ValueError(f"image {tuple(img.shape)} and mask {tuple(msk.shape)} differ in size")
+        s = self.size
+        h, w = int(img.shape[0]), int(img.shape[1])
+        if min(h, w) < s:
+            ph, pw = max(h, s) - h, max(w, s) - w
+            img = F.pad(img, (0, pw, 0, ph), value=self.pad_value)
+            msk = F.pad(msk, (0, pw, 0, ph), value=0.0)
+        y0, x0 = self.crop_origin(msk, rng)
+        img = img[y0:y0 + s, x0:x0 + s]
+        msk = msk[y0:y0 + s, x0:x0 + s]
+        do_v, do_h, do_t = (rng.random(3) < 0.5).tolist()
+        if self.flips:
+            if do_v:
+                img, msk = img.flip(0), msk.flip(0)
+            if do_h:
+                img, msk = img.flip(1), msk.flip(1)
+            if do_t:
+                img, msk = img.t(), msk.t()
         return img.contiguous()[None], (msk > 0.5).to(torch.float32).contiguous()[None]
 
 

@@ -26,7 +26,11 @@ from typing import Any
 
 __all__ = ["TRAIN_POLICIES", "DataConfig", "RunConfig"]
 
-TRAIN_POLICIES = ("crop", "resize")
+# "basicirstd_toolbox" (and its 251003a variant) is the BasicIRSTD toolbox's protocol, one name for
+# its crop sampler and its training recipe (irstd_lib.runs.toolbox_protocol).
+TRAIN_POLICIES = ("crop", "resize", "basicirstd_toolbox", "basicirstd_toolbox_251003a")
+# Training policies that also choose the recipe the run's "train" settings sit on.
+_POLICY_RECIPES = {"basicirstd_toolbox": "basicirstd_toolbox", "basicirstd_toolbox_251003a": "basicirstd_toolbox"}
 
 # TrainConfig fields a run sets from elsewhere (data, seed) or that never change numbers.
 _TRAIN_FIELDS_FROM_RUN = ("seed", "train_size", "val_size", "eval_policy", "device", "progress")
@@ -46,6 +50,10 @@ class DataConfig:
     Size policy: training takes ``train_size`` x ``train_size`` inputs, by ``train_policy``:
     ``"crop"`` (the default of this class, kept so that older records keep their hashes:
     random-scale crops with flips, :class:`~irstd_lib.data.transforms.TrainTransform`) or
+    ``"basicirstd_toolbox"`` (the BasicIRSTD toolbox's protocol: its fixed-size crops, flips and
+    transpose, :class:`~irstd_lib.data.transforms.BasicIRSTDCrop`, and its recipe
+    ``basicirstd_toolbox``; ``"basicirstd_toolbox_251003a"``: the same with the uniform crop of
+    the toolbox's code behind its published numbers; :mod:`irstd_lib.runs.toolbox_protocol`) or
     ``"resize"`` (the whole image resized, no augmentation: LGNet trains on whole images
     resized to 512 and its descriptions say where the target is; SAIST trains on whole images
     resized to 1024, and its scene prompt describes the whole image; both profiles use it for
@@ -144,7 +152,13 @@ class RunConfig:
         values = {**self.train, "seed": self.seed, "train_size": self.data.train_size,
                   "val_size": self.data.eval_size, "eval_policy": self.data.eval_policy,
                   "device": device, "progress": progress}
-        return TrainConfig.from_recipe(self.variant.recipe, **values)
+        return TrainConfig.from_recipe(self.recipe, **values)
+
+    @property
+    def recipe(self) -> str:
+        """The recipe the run's ``train`` settings sit on: the model's, unless the training policy
+        is a protocol that brings its own (``"basicirstd_toolbox"``)."""
+        return _POLICY_RECIPES.get(self.data.train_policy, self.variant.recipe)
 
     @property
     def primary_evaluation(self) -> str:

@@ -52,8 +52,11 @@ def training_dataset(config: RunConfig, train_set, pad_value: float = 0.0):
     to ``train_size`` (``"resize"``: every item is its whole image, unflipped, so a description of
     the image stays true of the input) or random-scale crops with flips and transposes
     (``"crop"``, padded with ``pad_value``: the model's input mean)."""
-    from irstd_lib.data.transforms import TorchIRSTDDataset, TrainTransform
+    from irstd_lib.data.transforms import BASICIRSTD_CROP_POLICIES, BasicIRSTDCrop, TorchIRSTDDataset, TrainTransform
 
+    if config.data.train_policy in BASICIRSTD_CROP_POLICIES:  # the toolbox's protocol (irstd_lib.runs.toolbox_protocol)
+        crop = BasicIRSTDCrop(config.data.train_size, BASICIRSTD_CROP_POLICIES[config.data.train_policy], pad_value=pad_value)
+        return TorchIRSTDDataset(train_set, transform=crop, seed=config.seed)
     if config.data.train_policy == "crop":
         return TorchIRSTDDataset(train_set, transform=TrainTransform(config.data.train_size, pad_value=pad_value), seed=config.seed)
     return TorchIRSTDDataset(train_set, size=config.data.train_size, seed=config.seed)
