@@ -122,7 +122,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print("error: give exactly one of --method or --run", file=sys.stderr)
         return 2
     if args.run is not None:
-        from irstd_lib.experiments import find_run
+        from irstd_lib.runs import find_run
 
         record = find_run(args.run, args.results)
         if args.json:
@@ -164,12 +164,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 @arg("--device", default="cpu", help="torch device (default cpu); under torchrun 'cuda' means cuda:<LOCAL_RANK>")
 @arg("--results", type=Path, default=None, help="results folder (default: ./results)")
 @arg("--data", type=Path, default=None, help="dataset root for a config whose dataset is not 'synthetic'")
-@arg("--config", required=True, type=Path, help="JSON file with RunConfig fields (see irstd_lib.experiments)")
+@arg("--config", required=True, type=Path, help="JSON file with RunConfig fields (see irstd_lib.runs)")
 def cmd_train(args: argparse.Namespace) -> int:
     import torch.distributed as dist
 
     from irstd_lib.engine.distributed import cleanup_distributed, setup_distributed
-    from irstd_lib.experiments import RunConfig, run_experiment
+    from irstd_lib.runs import RunConfig, run_experiment
 
     config = RunConfig.from_file(args.config)
     from irstd_lib.model_options import weights_kwargs

@@ -101,12 +101,12 @@ def train_two_conv(n: int, batch_size: int, checkpoint_dir: Path, seen: list | N
 
 def run_cli(out: Path, results: str, config: str, rank: int) -> None:
     import irstd_lib.engine.trainer as trainer_module
-    import irstd_lib.experiments as experiments
+    import irstd_lib.runs as runs
     import irstd_lib.io as io
     from irstd_lib.__main__ import main
 
     writes = out / f"cli-writes-rank{rank}.txt"
-    original_write, original_fit, original_run = io._atomic_write, trainer_module.Trainer.fit, experiments.run_experiment
+    original_write, original_fit, original_run = io._atomic_write, trainer_module.Trainer.fit, runs.run_experiment
 
     def logged_write(path, write, mode):
         with open(writes, "a", encoding="utf-8") as log:
@@ -128,11 +128,11 @@ def run_cli(out: Path, results: str, config: str, rank: int) -> None:
         return run
 
     writes.write_text("")
-    io._atomic_write, trainer_module.Trainer.fit, experiments.run_experiment = logged_write, fit_and_keep, run_and_keep
+    io._atomic_write, trainer_module.Trainer.fit, runs.run_experiment = logged_write, fit_and_keep, run_and_keep
     try:
         code = main(["train", "--config", config, "--results", results, "--no-progress", "--json"])
     finally:
-        io._atomic_write, trainer_module.Trainer.fit, experiments.run_experiment = original_write, original_fit, original_run
+        io._atomic_write, trainer_module.Trainer.fit, runs.run_experiment = original_write, original_fit, original_run
     group_left = not torch.distributed.is_initialized()
     (out / f"cli-exit-rank{rank}.json").write_text(json.dumps({"code": code, "group_destroyed": group_left}))
 

@@ -16,7 +16,7 @@ other input sizes (the position embedding resized to the 4x4 token grid, the rel
 tables by segment-anything, see ``irstd_lib/models/saist/sam_backbone.py``); CLIP resizes every
 image to its 224 px input itself. Model arguments, conditioning, optimizer, learning rate,
 schedule, loss and amp setting (bf16 autocast, ignored on a CPU) are the paper profile's. Each
-run goes through :func:`~irstd_lib.experiments.run_experiment`: the condition (CLIP embeddings,
+run goes through :func:`~irstd_lib.runs.run_experiment`: the condition (CLIP embeddings,
 scene prompts), the model build, the :class:`~irstd_lib.engine.Trainer` step, every evaluation,
 and the record.
 """

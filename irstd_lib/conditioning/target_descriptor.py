@@ -33,7 +33,7 @@ text is not used. Settings (``RunConfig.conditioning``):
 
 The descriptor describes the whole image; a training input must therefore be the whole image
 (resized, ``train_policy="resize"``), never a crop or a flip of it, or position words ("upper
-left") describe something the input does not show. :func:`~irstd_lib.experiments.prepare_run`
+left") describe something the input does not show. :func:`~irstd_lib.runs.prepare_run`
 warns when a run pairs text with crops.
 """
 

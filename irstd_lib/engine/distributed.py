@@ -22,7 +22,7 @@ With a process group initialised:
   ``N * batch_size`` and take 1/N of the single-process steps per epoch. BatchNorm layers become
   ``SyncBatchNorm`` on CUDA only; this torch's ``SyncBatchNorm`` refuses CPU tensors, so CPU
   processes normalise with their own batch statistics (see the Trainer's docstring).
-- :func:`~irstd_lib.experiments.run_experiment` prepares data and conditions on rank 0 first
+- :func:`~irstd_lib.runs.run_experiment` prepares data and conditions on rank 0 first
   (the others then read what it cached), and only rank 0 writes the run folder and evaluates on
   the test split; the others wait at a barrier and return the record rank 0 wrote.
 - Resuming reads ``last.pt`` on every rank; the checkpoint folder must therefore be shared by
