@@ -23,6 +23,11 @@ of per-image rows per seed, all on the same test images: its value is the mean o
 seed's metric, and each resample draws the same images for every seed and averages, so the
 interval is the test images' sampling of that mean.
 
+Lists over different image sets are refused (:func:`check_same_images`): a seed mean or a paired
+difference over two test sets would mix the sets' difficulty into the number, which is what
+SAIST's old per-seed partition did silently. The error names both sides (the runs, when the caller
+gives their labels) and the first image where they part.
+
 What it does not capture: the spread between training seeds (a property of the training, not of
 the test set), which on small CPU runs is usually larger.
 """
@@ -35,19 +40,39 @@ import numpy as np
 
 from irstd_lib.metrics import EPS
 
-__all__ = ["METRICS", "bootstrap_intervals", "image_names", "metrics_from_counts", "paired_difference", "resample_weights"]
+__all__ = ["METRICS", "bootstrap_intervals", "check_same_images", "image_names", "metrics_from_counts", "paired_difference",
+           "resample_weights"]
 
 METRICS = ("IoU", "nIoU", "Pd", "Fa")
 
 
-def _per_seed(per_image: Sequence) -> list[Sequence[Mapping]]:
+def check_same_images(names: Sequence, other: Sequence, label: str = "the first list", other_label: str = "the second list",
+                      what: str = "") -> None:
+    """Raise :class:`ValueError` unless ``names`` and ``other`` are the same images in the same
+    order; the message names both sides, their sizes and the first position where they differ."""
+    names, other = list(names), list(other)
+    if names == other:
+        return
+    at = next((i for i, (a, b) in enumerate(zip(names, other)) if a != b), min(len(names), len(other)))
+    first = names[at] if at < len(names) else "(end of list)"
+    second = other[at] if at < len(other) else "(end of list)"
+    extra = set(names) ^ set(other)
+    how = (f"{len(extra)} images in only one of them" if extra else "the same images in another order")
+    raise ValueError(f"{what + ' needs' if what else 'needs'} the same test images, in the same order: {label} "
+                     f"({len(names)} images) and {other_label} ({len(other)} images) were scored on different ones ({how}); "
+                     f"first difference at position {at}: {first!r} against {second!r}")
+
+
+def _per_seed(per_image: Sequence, labels: Sequence[str] | None = None) -> list[Sequence[Mapping]]:
     """One run's per-image rows (a sequence of mappings) or several seeds' (a sequence of such
-    sequences, on the same images in the same order) as a list of runs."""
+    sequences, on the same images in the same order: else an error naming the runs by
+    ``labels``) as a list of runs."""
     if per_image and not isinstance(per_image[0], Mapping):
         runs = [list(run) for run in per_image]
         names = [[row.get("name") for row in run] for run in runs]
-        if any(n != names[0] for n in names[1:]):
-            raise ValueError("the seeds of one row must be scored on the same test images, in the same order")
+        labels = list(labels) if labels is not None else [f"seed run {i}" for i in range(len(runs))]
+        for i in range(1, len(runs)):
+            check_same_images(names[0], names[i], labels[0], labels[i], "the seeds of one row")
         return runs
     return [per_image]
 
@@ -103,10 +128,11 @@ def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
 
 
 def bootstrap_intervals(per_image: Sequence, n_resamples: int = 1000, seed: int = 0,
-                        confidence: float = 0.95) -> dict[str, dict[str, float]]:
+                        confidence: float = 0.95, labels: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     """``metric -> {"value", "low", "high"}`` for IoU, nIoU, Pd and Fa of one method's per-image
-    counts (a run record's ``details[evaluation]["per_image"]``, or one such list per seed)."""
-    runs = _per_seed(per_image)
+    counts (a run record's ``details[evaluation]["per_image"]``, or one such list per seed, all
+    on the same images: ``labels`` names the seeds' runs in the error otherwise)."""
+    runs = _per_seed(per_image, labels)
     point = _seed_mean(runs)
     resampled = _seed_mean(runs, resample_weights(len(runs[0]), n_resamples, seed))
     out = {}
@@ -117,13 +143,14 @@ def bootstrap_intervals(per_image: Sequence, n_resamples: int = 1000, seed: int 
 
 
 def paired_difference(per_image: Sequence, reference: Sequence, n_resamples: int = 1000, seed: int = 0,
-                      confidence: float = 0.95) -> dict[str, dict[str, float | bool]]:
+                      confidence: float = 0.95, labels: tuple[str, str] = ("the method", "the reference"),
+                      ) -> dict[str, dict[str, float | bool]]:
     """``metric -> {"value", "low", "high", "excludes_zero"}``: the difference ``method -
     reference`` on the same test images, with its paired bootstrap interval (either side may
-    hold one list of per-image rows per seed: its seed mean is compared)."""
+    hold one list of per-image rows per seed: its seed mean is compared). Lists over different
+    images are refused with an error naming both sides by ``labels``."""
     a, b = _per_seed(per_image), _per_seed(reference)
-    if image_names(per_image) != image_names(reference):
-        raise ValueError("a paired difference needs both methods scored on the same test images, in the same order")
+    check_same_images(image_names(per_image), image_names(reference), labels[0], labels[1], "a paired difference")
     weights = resample_weights(len(a[0]), n_resamples, seed)
     point_a, point_b = _seed_mean(a), _seed_mean(b)
     diff_a, diff_b = _seed_mean(a, weights), _seed_mean(b, weights)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from irstd_lib.bootstrap import bootstrap_intervals, metrics_from_counts
 from irstd_lib.reproduce import _differences_section
@@ -54,11 +55,14 @@ def test_interval_columns_follow_their_metric_and_hold_the_value():
     assert error_bars(table.drop(columns=["IoU 95% CI"]), "IoU") is None
 
 
-def test_rows_on_other_test_images_get_no_paired_difference():
+def test_rows_on_other_test_images_are_refused_naming_both():
+    # issue 20: a table's rows share one test set; a row on other images is an error, not a blank
     a, b = _rows([5]), _rows([5])
     for row in b:
         row["name"] = "other-" + row["name"]
-    table = with_intervals(_table([a, b]), [a, b], reference=0, reference_label="a")
+    with pytest.raises(ValueError, match=r"row 'row 1'.*reference row 'row 0'.*'other-img00' against 'img00'"):
+        with_intervals(_table([a, b]), [a, b], reference=0, reference_label="a")
+    table = with_intervals(_table([a, a]), [a, None], reference=0, reference_label="a")  # a row not measured here
     assert table[difference_column("a")].tolist() == ["reference", ""]
 
 

@@ -79,7 +79,7 @@ class ScenePromptConditioning(ConditioningKind):
 
     def prepare(self, settings: Settings, context: ConditioningContext) -> PreparedCondition:
         table: dict[str, tuple[str, list[str]]] = {}
-        for ds in (context.datasets["train"], context.datasets["test"]):
+        for ds in context.datasets.values():  # train and test, and the validation list when a run has one
             if settings.descriptions == "files":
                 from irstd_lib.text.descriptions import load_descriptions
 

@@ -11,6 +11,8 @@ rows, the per-image counts its metrics came from (a run record's ``details.json`
   difference from the reference row (the same resampled images for both,
   :func:`irstd_lib.bootstrap.paired_difference`) has an interval that excludes zero, as
   ``IoU +7.46 [+1.20, +13.02]``; ``none`` when no difference does; ``reference`` on its own row.
+  A measured row scored on other test images than the reference is refused (an error naming
+  both rows and the first image where their lists part): a table's rows share one test set.
 
 The intervals measure the test set's sampling only, not the spread between training seeds,
 which on the small smoke runs is usually wider (see the README's determinism note): a difference
@@ -28,7 +30,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from irstd_lib.bootstrap import METRICS, bootstrap_intervals, image_names, paired_difference
+from irstd_lib.bootstrap import METRICS, bootstrap_intervals, check_same_images, image_names, paired_difference
 
 __all__ = ["CI_SUFFIX", "DIFFERENCE_SUFFIX", "NO_DIFFERENCE", "N_RESAMPLES", "SEED", "with_intervals", "difference_column",
            "error_bars"]
@@ -58,19 +60,24 @@ def with_intervals(
     reference: int | None = None,
     reference_label: str | None = None,
     metrics: Sequence[str] = METRICS,
+    row_labels: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """``table`` with interval columns (see the module docstring). ``per_image[i]`` holds the
     per-image counts of row ``i`` (None: not measured here; one list per seed for a row trained
     at several seeds, whose cells are then the seed means); rows past its end get none.
-    ``reference`` is the row position the differences are taken against."""
+    ``reference`` is the row position the differences are taken against; ``row_labels`` name
+    the rows in errors (default: the table's first column)."""
     out = table.reset_index(drop=True).copy()
+    names = [str(v) for v in (row_labels if row_labels is not None else out.iloc[:, 0])] if len(out.columns) else []
+    names += [f"row {i}" for i in range(len(names), len(out))]
     rows = list(per_image) + [None] * (len(out) - len(per_image))
     present = [m for m in metrics if m in out.columns]
     cells: dict[str, list[str]] = {m: [""] * len(out) for m in present}
     for i, counts in enumerate(rows):
         if not counts:
             continue
-        intervals = bootstrap_intervals(counts, n_resamples=N_RESAMPLES, seed=SEED)
+        labels = [f"{names[i]} seed run {k}" for k in range(len(counts))] if not isinstance(counts[0], Mapping) else None
+        intervals = bootstrap_intervals(counts, n_resamples=N_RESAMPLES, seed=SEED, labels=labels)
         for m in present:
             cells[m][i] = _fmt_interval(intervals[m]["low"], intervals[m]["high"])
     # each interval right after its metric column
@@ -88,9 +95,11 @@ def with_intervals(
         for i, counts in enumerate(rows):
             if i == reference:
                 column.append("reference")
-            elif not counts or image_names(counts) != image_names(base):
-                column.append("")  # not measured here, or on other test images: no paired difference
+            elif not counts:
+                column.append("")  # not measured here: no paired difference
             else:
+                check_same_images(image_names(counts), image_names(base), f"row {names[i]!r}", f"reference row {names[reference]!r}",
+                                  "a paired difference from the table's reference")
                 diff = paired_difference(counts, base, n_resamples=N_RESAMPLES, seed=SEED)
                 parts = [f"{m} {d['value']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
                          for m, d in diff.items() if m in present and d["excludes_zero"]]

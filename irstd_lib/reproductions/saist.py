@@ -282,7 +282,7 @@ def _test_set_of(result: RunResult, data_root):
     from irstd_lib.runs import open_split, resolve_data_root
 
     config = result.config
-    return open_split(config.data, resolve_data_root(config.data, data_root), config.data.test_split, seed=config.seed)
+    return open_split(config.data, resolve_data_root(config.data, data_root), config.data.test_split)
 
 
 def figure4_detections(profile="smoke", data_root=None, device="cpu", progress=False, results_dir=None, n_images: int = 3,

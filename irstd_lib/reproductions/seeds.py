@@ -113,7 +113,10 @@ class SeedRuns:
         return self.record[name] if name in self.record else self.runs[0].evaluation(name)
 
     def details(self, evaluation: str | None = None) -> dict:
+        """One list of per-image counts per seed (refused unless every seed was tested on the same
+        images: the error names the runs) and the mean ROC."""
         each = [r.details(evaluation) for r in self.runs]
+        _check_same_test_images(self.runs, [d["per_image"] for d in each])
         roc = {key: (np.mean([d["roc"][key] for d in each], axis=0).tolist() if isinstance(value, list)
                      else float(np.mean([d["roc"][key] for d in each])))
                for key, value in each[0]["roc"].items()}
@@ -127,6 +130,18 @@ class SeedRuns:
 
     def history(self):
         return self.runs[0].history()
+
+
+def _check_same_test_images(runs: Sequence, per_image: Sequence[Sequence[dict]]) -> None:
+    """Refuse seeds tested on different images (an error naming the runs and the first image
+    where their lists part): a seed mean or spread over two test sets would mix the sets'
+    difficulty into the seeds' spread."""
+    from irstd_lib.bootstrap import check_same_images
+
+    first = [row.get("name") for row in per_image[0]]
+    for run, rows in zip(runs[1:], per_image[1:]):
+        check_same_images(first, [row.get("name") for row in rows], f"run {runs[0].hash} (seed {runs[0].config.seed})",
+                          f"run {run.hash} (seed {run.config.seed})", "the seeds of one model")
 
 
 def run_row(context: RunContext, variant: str, **options):
@@ -202,9 +217,11 @@ def seed_spread(system: str, context: RunContext, seeds: Sequence[int] | None = 
         result = run_experiment(reference_config(system, context, seed), data_root=context.data_root,
                                 results_dir=context.results_dir, device=context.device, progress=context.progress)
         metrics = result.evaluation(comparison_evaluation(result))
-        runs.append(result.hash)
+        runs.append(result)
         for m in METRICS:
             values[m].append(float(metrics[m]))
+    _check_same_test_images(runs, [r.details(comparison_evaluation(r))["per_image"] for r in runs])
+    runs = [r.hash for r in runs]
     return SeedSpread(SEED_REFERENCES[system], seeds, tuple(runs), {m: tuple(v) for m, v in values.items()})
 
 

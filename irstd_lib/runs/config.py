@@ -63,7 +63,11 @@ class DataConfig:
 
     Splits: ``train_split`` and ``test_split`` name lists of the dataset's own
     (``split_scheme="standard"``) or of SAIST's 50/30/20 partition (``"saist_50_30_20"``, seeded by
-    the run's seed; :mod:`irstd_lib.data.splits`); ``split_version`` picks versioned lists
+    ``split_seed``, the partition's own seed, never the training seed, so that every seed is
+    tested on one test set; :mod:`irstd_lib.data.splits`); ``val_split`` (None: no validation,
+    the final weights are tested) names a list the run validates on every ``val_every`` epochs,
+    and then the weights of the epoch with the best validation ``select_metric`` are tested (the
+    epoch recorded; SAIST, 4.1: "30% for validation"); ``split_version`` picks versioned lists
     (SIRST v2's ``trainval_full.txt`` / ``test_v1.txt``; None: the layout's default)."""
 
     dataset: str = "synthetic"
@@ -78,6 +82,8 @@ class DataConfig:
     train_policy: str = "crop"
     split_scheme: str = "standard"
     split_version: str | None = None  # versioned lists (SIRST v2: test_full.txt, test_v1.txt); see irstd_lib.data.layout
+    val_split: str | None = None  # the list the checkpoint is chosen on (None: the final weights are tested)
+    split_seed: int = 0  # the partition's seed under a proportional split_scheme (irstd_lib.data.splits)
 
     def __post_init__(self) -> None:
         from irstd_lib.data.transforms import EVAL_POLICIES
@@ -88,6 +94,8 @@ class DataConfig:
 
         if self.split_scheme not in SPLIT_SCHEMES:
             raise ValueError(f"data.split_scheme must be one of {tuple(SPLIT_SCHEMES)}, got {self.split_scheme!r}")
+        if self.val_split is not None and self.val_split in (self.train_split, self.test_split):
+            raise ValueError(f"data.val_split {self.val_split!r} must differ from the train and test splits")
         if self.eval_policy not in EVAL_POLICIES:
             raise ValueError(f"data.eval_policy must be one of {EVAL_POLICIES}, got {self.eval_policy!r}")
         if self.eval_policy == "resize" and not self.eval_size:

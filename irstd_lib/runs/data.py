@@ -38,11 +38,13 @@ def resolve_data_root(data: DataConfig, data_root: str | os.PathLike | None) -> 
     return root
 
 
-def open_split(data: DataConfig, root: Path, split: str, with_descriptions: bool = False, seed: int = 0):
+def open_split(data: DataConfig, root: Path, split: str, with_descriptions: bool = False):
+    """The list ``split`` of the data (under a proportional scheme, of its partition seeded by
+    ``data.split_seed``, the same for every training seed)."""
     from irstd_lib.data import IRSTDDataset
     from irstd_lib.data.splits import split_folder
 
-    split_dir = split_folder(root, data.split_scheme, seed, data.split_dir) or data.split_dir
+    split_dir = split_folder(root, data.split_scheme, data.split_seed, data.split_dir) or data.split_dir
     return IRSTDDataset(root, split=split, split_dir=split_dir, split_version=data.split_version,
                         descriptions="target" if with_descriptions else None, on_size_mismatch=data.on_size_mismatch)
 

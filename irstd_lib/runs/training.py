@@ -1,7 +1,11 @@
 """The steps of one trained run, shared by training (:func:`~irstd_lib.runs.run_experiment`) and
 verification (:mod:`irstd_lib.runs.verification`): open the data and compute the run's identity
 (:func:`prepare_run`), build and train the model (:func:`fit_run`), and evaluate it on the test
-split (:func:`evaluate_run`)."""
+split (:func:`evaluate_run`).
+
+With ``data.val_split`` set (SAIST's 50/30/20 protocol, 4.1: "30% for validation"), the trainer
+validates on that list and :func:`select_checkpoint` loads the weights of the best validation
+epoch before the test evaluation; without it the final weights are tested, as before."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from irstd_lib.runs.data import open_split, resolve_data_root, training_dataset
 from irstd_lib.runs.identity import run_hash, run_identity
 from irstd_lib.runs.records import PREVIEW_IMAGES, checkpoint_folder, runs_root
 
-__all__ = ["PreparedRun", "evaluate_run", "fit_run", "hardest_images", "prepare_run"]
+__all__ = ["PreparedRun", "evaluate_run", "fit_run", "hardest_images", "prepare_run", "select_checkpoint"]
 
 
 @dataclass
@@ -32,6 +36,7 @@ class PreparedRun:
     run_dir: Path
     checkpoint_dir: Path
     device: str = "cpu"
+    val_set: Any = None  # the validation list (data.val_split), None without one
 
     @property
     def kind(self):
@@ -43,8 +48,10 @@ class PreparedRun:
         """The kind's conditioners (CLIP embeddings and such are computed, or read from cache)."""
         from irstd_lib.conditioning import ConditioningContext
 
-        context = ConditioningContext(self.root, {"train": self.train_set, "test": self.test_set}, self.config.seed,
-                                      self.device, progress)
+        splits = {"train": self.train_set, "test": self.test_set}
+        if self.val_set is not None:
+            splits["val"] = self.val_set
+        context = ConditioningContext(self.root, splits, self.config.seed, self.device, progress)
         return self.kind.prepare(self.config.condition_settings, context)
 
     def build_model(self, condition_kwargs: dict | None = None):
@@ -78,14 +85,18 @@ def prepare_run(
                       "random crops with flips and transposes, which the words do not follow; use "
                       "data.train_policy='resize' (see irstd_lib.profiles)", UserWarning, stacklevel=2)
     with_files = kind.needs_description_files(config.condition_settings)
-    train_set = open_split(config.data, root, config.data.train_split, with_files, config.seed)
-    test_set = open_split(config.data, root, config.data.test_split, with_files, config.seed)
+    train_set = open_split(config.data, root, config.data.train_split, with_files)
+    test_set = open_split(config.data, root, config.data.test_split, with_files)
+    val_set = open_split(config.data, root, config.data.val_split, with_files) if config.data.val_split else None
     from irstd_lib.engine.distributed import get_world_size
 
-    identity = run_identity(config, {"train": train_set.fingerprint(), "test": test_set.fingerprint()}, get_world_size())
+    fingerprints = {"train": train_set.fingerprint(), "test": test_set.fingerprint()}
+    if val_set is not None:  # entered only with a validation list, so earlier runs keep their hashes
+        fingerprints["val"] = val_set.fingerprint()
+    identity = run_identity(config, fingerprints, get_world_size())
     digest = run_hash(identity)
     return PreparedRun(config, root, train_set, test_set, identity, digest,
-                       runs_root(results_dir) / digest, checkpoint_folder(digest), device)
+                       runs_root(results_dir) / digest, checkpoint_folder(digest), device, val_set)
 
 
 def fit_run(config: RunConfig, prep: PreparedRun, device: str, progress: bool, channels_last: bool | None, is_main: bool = True):
@@ -103,11 +114,27 @@ def fit_run(config: RunConfig, prep: PreparedRun, device: str, progress: bool, c
         train_cfg = replace(train_cfg, channels_last=True)
     model = prep.build_model(condition.model_kwargs)
     train_data = training_dataset(config, prep.train_set, pad_value=model.input_spec.pad_value)
-    trainer = Trainer(model, train_cfg, train_data, val_data=None, checkpoint_dir=prep.checkpoint_dir, conditioner=condition.train,
+    trainer = Trainer(model, train_cfg, train_data, val_data=prep.val_set, checkpoint_dir=prep.checkpoint_dir, conditioner=condition.train,
                       run_info={"hash": prep.hash, "model": config.model})
     if is_main:
         announce_task(f"training {config.model} (run {prep.hash})")
     return trainer, trainer.fit(), condition, train_cfg
+
+
+def select_checkpoint(trainer, fit: dict) -> dict | None:
+    """Under a validation list, load the weights of the best validation epoch (``best.pt``) into
+    ``trainer.module`` and say which: ``{"epoch", "metric", "value", "every"}``; None
+    (the final weights stay) without one. The trainer writes ``best.pt`` at each epoch whose
+    validation ``select_metric`` beats every earlier one (the first of equal values wins)."""
+    if trainer.val_data is None:
+        return None
+    if fit.get("best_epoch") is None or not trainer.best_path.is_file():
+        raise RuntimeError(f"run in {trainer.checkpoint_dir}: validated, but no best checkpoint was written")
+    from irstd_lib.engine import load_model_weights
+
+    load_model_weights(trainer.best_path, trainer.module)
+    return {"epoch": int(fit["best_epoch"]), "metric": fit["select_metric"], "value": float(fit["best_metric"]),
+            "every": int(trainer.config.val_every)}
 
 
 def hardest_images(per_image: list[dict], n: int) -> list[str]:

@@ -19,7 +19,7 @@ from irstd_lib.bootstrap import METRICS
 from irstd_lib.io import atomic_write_json
 from irstd_lib.progress import announce_task
 from irstd_lib.runs.records import RunResult
-from irstd_lib.runs.training import PreparedRun, evaluate_run, fit_run
+from irstd_lib.runs.training import PreparedRun, evaluate_run, fit_run, select_checkpoint
 
 __all__ = ["VERIFY_ENV", "VERIFY_LOG_ENV", "verification_status"]
 
@@ -36,7 +36,8 @@ def _verify(recorded: RunResult, prep: PreparedRun, device: str, progress: bool,
     if fresh_path.is_file():
         fresh = json.loads(fresh_path.read_text())
     else:
-        trainer, _, condition, train_cfg = fit_run(recorded.config, prep, device, progress, channels_last)
+        trainer, fit, condition, train_cfg = fit_run(recorded.config, prep, device, progress, channels_last)
+        select_checkpoint(trainer, fit)  # the record's weights: the best validation epoch's, under a validation list
         announce_task(f"evaluating {recorded.config.model} (run {prep.hash}) to compare with its record")
         evaluations, _, _ = evaluate_run(trainer.module, prep.test_set, train_cfg, condition.evaluations,
                                          recorded.config.primary_evaluation, device, progress)
