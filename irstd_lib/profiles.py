@@ -142,7 +142,18 @@ PROFILES: dict[str, Profile] = {
             # The paper's "fine-tuned CLIP text encoder" (at 0.01 of the lr, the condition's default).
             lgnet=SystemProtocol(model_kwargs={"width": 64}, conditioning={"clip": "ViT-B-16", "clip_text": "finetune"}),
             # SAIST's own recipe (Adam 1e-4, cosine, 400 epochs, batch 4), 1024 px, its 50/30/20 split.
-            saist=SystemProtocol(model_kwargs={"sam": "vit_b", "clip": "ViT-B-16"}, train={"amp": "bf16"},
+            # Model kwargs: the paper's readings of section 3 (irstd_lib/models/saist/FIDELITY.md): CLIP's
+            # frozen image encoder "processes infrared images without target" (in training; the whole
+            # image at test, where the paper is silent); Visual from the image encoder (3.2.1); the final
+            # projection widened 2x (3.2.3, factor not given); only the image encoder frozen (3.1); eqs. 1-2's
+            # exp(cos) without a temperature; A from the prompt tokens and I from SAM's output token
+            # (3.3.2); d = ResNet(I) as depth bins (eqs. 11-12).
+            saist=SystemProtocol(model_kwargs={"sam": "vit_b", "clip": "ViT-B-16", "clip_image_train": "targets_removed",
+                                               "clip_image_test": "whole", "visual_source": "image_encoder",
+                                               "projection_width_factor": 2, "text_encoder": "finetune",
+                                               "relation_temperature": "equation", "imaging_tokens": "sam",
+                                               "depth_input": "degraded", "depth_readout": "bins"},
+                                 train={"amp": "bf16"},
                                  train_base="variant", size=1024, split_scheme="saist_50_30_20"),
             acm=SystemProtocol(),
             dnanet=SystemProtocol(),

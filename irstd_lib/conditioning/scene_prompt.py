@@ -39,7 +39,12 @@ class ScenePromptConditioner:
         names = batch["name"]
         names = [names] if isinstance(names, str) else list(names)
         rows = [self.table[n] for n in names]
-        return scene_condition([r[0] for r in rows], [r[1] for r in rows])
+        condition = scene_condition([r[0] for r in rows], [r[1] for r in rows])
+        if phase == "train" and "mask" in batch:
+            # SAIST's CLIP may see the training image with its targets removed (Fig. 2, the model's
+            # clip_image_train switch); the model ignores it otherwise. Test batches carry no mask.
+            condition["target_mask"] = batch["mask"]
+        return condition
 
 
 def _parse_all(texts: dict[str, str], where) -> dict[str, tuple[str, list[str]]]:

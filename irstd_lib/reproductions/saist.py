@@ -155,7 +155,27 @@ def table3_size_and_speed(profile="smoke", data_root=None, device="cpu", progres
     """Table 3: SAM + CLIP against SAIST. Measured here: parameters (total and trainable) of the
     profile's models and of the paper's widths (SAM ViT-B, CLIP ViT-B-16, counted without
     weights), the profile's models' inference time per image on this machine, and their
-    metrics; beside the trainable parameters and inference time the paper reports."""
+    metrics; beside the trainable parameters and inference time the paper reports.
+
+    Measured per module, without weights (``irstd_lib.models.saist.size.parameter_table``, CLIP
+    ViT-B-16, the default readings; M = 1e6; SAM + CLIP / SAIST):
+
+    ======================================  ===============  ===============  ===============
+    reading of "Trainable Params"           SAM vit_b        SAM vit_l        SAM vit_h
+    ======================================  ===============  ===============  ===============
+    trainable, text encoder frozen          3.92 / 10.01     4.16 / 10.52     4.42 / 11.04
+    trainable, text encoder fine-tuned      67.34 / 73.44    67.59 / 73.94    67.85 / 74.47
+    all parameters                          243.77 / 250.00  462.62 / 469.11  791.63 / 798.39
+    all but CLIP's frozen image encoder     157.57 / 163.81  376.43 / 382.92  705.44 / 712.19
+    ======================================  ===============  ===============  ===============
+
+    The paper: 383.28 / 389.57 (it names no SAM size). The nearest reading is the last row at
+    vit_l: every SAM weight and CLIP's text encoder counted, CLIP's frozen image encoder not,
+    6.85 M (1.8 %) and 6.65 M (1.7 %) short; no reading at vit_b comes within 139 M. What SAIST
+    adds: 6.23 M here (6.75 M with the paper profile's readings), 6.29 M in the paper. Modules at
+    vit_b: SAM image encoder 89.82 (LoRA 0.147 inside it), prompt encoder 0.006, mask decoder
+    4.06, imaging decoder 3.34 (3.20 with the paper's readings), SR-CLIP 3.16 (3.82), CLIP image
+    encoder 86.19, CLIP text encoder 63.43."""
     from irstd_lib.benchmarks.model_profile import profile_model
     from irstd_lib.models.catalogue import count_parameters_of
 

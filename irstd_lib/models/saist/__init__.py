@@ -13,7 +13,14 @@ Where each paper component lives:
   ``mask_decoding.py`` (SAM's decoder on per-image prompts), ``feature_fusion.py`` (early and late
   ViT features), ``hq_decoder.py`` (HQ-SAM's token), ``imaging_decoder.py`` (I, A, d, beta, J) with
   ``depth_head.py``; the imaging equation itself is :mod:`irstd_lib.imaging_equation`;
-- ``model.py``: SAIST, the two together.
+- ``model.py``: SAIST, the two together; ``size.py``: its parameters per module without weights
+  (Table 3).
+
+``FIDELITY.md`` (beside this file) puts each design sentence of the paper's section 3 and 4.1
+beside the code that does it, and lists the switches (model kwargs) behind which the paper's
+readings sit: their defaults keep the earlier readings (the smoke runs), the ``paper`` profile
+selects the paper's. A model built with ``clip_image_test="targets_removed_by_ground_truth"``
+reads test ground truth and says so (``SAIST.reads_test_ground_truth``).
 
 Variants (Tables 1-5); every one takes ``sam`` (``tiny``, ``vit_b``, ``vit_l``, ``vit_h``), ``clip``
 (``tiny`` or an open_clip architecture), ``sam_checkpoint`` and ``clip_checkpoint`` (local files).

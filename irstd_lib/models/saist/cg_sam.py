@@ -13,7 +13,10 @@
   - ``"hq"``: SAM's mask plus an HQ-SAM high-quality token's mask on the early/late fused map
     (:mod:`.hq_decoder`);
   - ``"cg"``: the imaging-equation decoder (:mod:`.imaging_decoder`): I, A, d, beta and the
-    recovered J, which is the output.
+    recovered J, which is the output. Its switches (``imaging_tokens``, ``depth_input``,
+    ``depth_readout``, ``depth_bins``, ``depth_range``) are described there: with
+    ``imaging_tokens="sam"`` (the paper's 3.3.2) A comes from the prompt tokens' outputs and I
+    from SAM's own output token, and SAM's mask-token-0 hypernetwork trains.
 
 Logits come at 4x the embedding's resolution and are upsampled bilinearly to the input size.
 A learnable output bias starts them at the target prior (``prior_probability``, 0.01; ``None``
@@ -48,7 +51,9 @@ DECODERS = ("cg", "sam", "hq")
 
 class CGSAM(nn.Module):
     def __init__(self, sam: str = "vit_b", checkpoint: str | os.PathLike | None = None, decoder: str = "cg", lora_rank: int = 4,
-                 depth_width: int = 42, train_encoder: bool = False, prior_probability: float | None = 0.01) -> None:
+                 depth_width: int = 42, train_encoder: bool = False, prior_probability: float | None = 0.01,
+                 imaging_tokens: str = "extra", depth_input: str = "image", depth_readout: str = "regression",
+                 depth_bins: int = 16, depth_range: tuple[float, float] = (0.1, 10.0)) -> None:
         super().__init__()
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
@@ -69,7 +74,8 @@ class CGSAM(nn.Module):
         if decoder == "hq":
             self.head = HQHead(vit_dim, dim)
         elif decoder == "cg":
-            self.head = ImagingDecoder(vit_dim, dim, depth_width=depth_width)
+            self.head = ImagingDecoder(vit_dim, dim, depth_width=depth_width, tokens=imaging_tokens, depth_input=depth_input,
+                                       depth_readout=depth_readout, depth_bins=depth_bins, depth_range=tuple(depth_range))
         # Of the prompt encoder only the "no mask" dense embedding is used (no point, box or mask prompt).
         self.prompt_encoder.requires_grad_(False)
         self.prompt_encoder.no_mask_embed.requires_grad_(True)
@@ -79,7 +85,9 @@ class CGSAM(nn.Module):
             if not 0 < prior_probability < 1:
                 raise ValueError(f"prior_probability must be in (0, 1), got {prior_probability}")
             self.output_bias = nn.Parameter(torch.tensor(math.log(prior_probability / (1 - prior_probability))))
-        unused = range(4) if decoder == "cg" else range(1, 4)
+        # The imaging decoder with tokens="sam" reads I through mask token 0's hypernetwork.
+        reads_sam_token = decoder != "cg" or imaging_tokens == "sam"
+        unused = range(1, 4) if reads_sam_token else range(4)
         for i in unused:
             self.mask_decoder.output_hypernetworks_mlps[i].requires_grad_(False)
 
@@ -95,6 +103,14 @@ class CGSAM(nn.Module):
         result = two_way_pass(self.mask_decoder, self.prompt_encoder, late, prompts, extra)
         size = image.shape[-2:]
         bias = self.output_bias if self.output_bias is not None else 0.0
+        if self.decoder_kind == "cg" and self.head.tokens_from == "sam":
+            n_prompts = prompts.shape[1]
+            if n_prompts == 0:
+                raise ValueError("CG-SAM with imaging_tokens='sam' reads A from the prompt tokens, and got none (no guidance)")
+            background_token = result.tokens[:, -n_prompts:].mean(dim=1)  # the prompt tokens' outputs
+            maps = self.head(result.mask_token(0), background_token, result.upscaled, features["early"], late, image01,
+                             image_mlp=self.mask_decoder.output_hypernetworks_mlps[0])
+            return {"logits": maps.pop("J") + bias, **maps}
         if self.decoder_kind == "cg":
             maps = self.head(result.extra_token(0), result.extra_token(1), result.upscaled, features["early"], late, image01)
             return {"logits": maps.pop("J") + bias, **maps}

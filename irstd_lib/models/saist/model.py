@@ -19,6 +19,31 @@ given back in [0, 1] to CLIP and the depth head); the condition is the ``scene_p
 maps ``I``, ``A``, ``d`` beside the logits when the decoder is ``"cg"``; parameter groups are
 ``lora``, ``decoder``, ``imaging`` and ``guidance`` (and ``encoder`` with ``train_encoder=True``).
 
+Switches that read the paper's section 3 (constructor arguments; every default is the reading the
+smoke runs were made with, and the ``paper`` profile's SAIST protocol selects the paper's; the
+sentence-by-sentence account is ``FIDELITY.md`` beside this file):
+
+- ``clip_image_train``: what CLIP's frozen image encoder sees in training. ``"whole"`` (default):
+  the image. ``"targets_removed"`` (Fig. 2: "the frozen image encoder processes infrared images
+  without target"): the image with its targets hidden by the same ring-median removal the scene
+  descriptions use (:func:`irstd_lib.text.descriptions.statistics.mask_out_targets`), from the
+  training mask the condition carries (``condition["target_mask"]``, which the ``scene_prompt``
+  conditioner adds from the training batch). SAM and the depth head always see the whole image.
+- ``clip_image_test``: the same at test time, where the paper is silent and the mask is no model
+  input. ``"whole"`` (default, and the paper profile's). ``"targets_removed_by_ground_truth"``:
+  the test image's ground-truth mask removes its targets, so the model **reads test ground
+  truth**: :attr:`SAIST.reads_test_ground_truth` is then True, and a run record and every
+  caption that shows such a run must say so (the condition must then carry the test mask).
+- ``visual_source``, ``projection_width_factor``, ``relation_temperature``: SR-CLIP's Visual input,
+  widened projection and the temperature of eqs. 1-2 (:mod:`.sr_clip`).
+- ``text_encoder``: ``"frozen"`` (default) or ``"finetune"`` (3.1 freezes only "the image
+  encoder"): CLIP's text tower (token and positional embeddings, transformer, ``ln_final``,
+  ``text_projection``) trains, in its own parameter group ``"clip_text"`` at
+  ``text_encoder_lr_scale`` (default 0.01, as LGNet's ``clip_text_lr_scale``; the paper gives
+  none) times the run's learning rate.
+- ``imaging_tokens``, ``depth_input``, ``depth_readout``, ``depth_bins``, ``depth_range``: CG-SAM's
+  imaging decoder (:mod:`.imaging_decoder`, :mod:`.depth_head`).
+
 Size. The paper's counts imply that SAIST adds 389.57 - 383.28 = 6.29 M parameters to SAM + CLIP;
 its text gives no widths for the parts it adds. Here, at vit_b and ViT-B-16, SR-CLIP has 3.16 M
 and the imaging decoder 2.45 M plus its depth network; the depth network's width
@@ -42,9 +67,26 @@ from irstd_lib.models.saist.prompt_learners import ClipPrompts, CoOpPrompts, sce
 from irstd_lib.models.saist.sam_backbone import SAM_PIXEL_MEAN, SAM_PIXEL_STD
 from irstd_lib.models.saist.sr_clip import SRClip
 
-__all__ = ["GUIDANCES", "SAIST", "build_saist"]
+__all__ = ["CLIP_IMAGE_TEST", "CLIP_IMAGE_TRAIN", "GUIDANCES", "SAIST", "TEXT_ENCODER_MODES", "build_saist", "remove_targets"]
 
 GUIDANCES = ("sr_clip", "clip", "coop", None)
+CLIP_IMAGE_TRAIN = ("whole", "targets_removed")
+CLIP_IMAGE_TEST = ("whole", "targets_removed_by_ground_truth")
+TEXT_ENCODER_MODES = ("frozen", "finetune")
+
+
+def remove_targets(image01: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) images in [0, 1] with the targets of the (B, 1, H, W) mask hidden, by the scene
+    descriptions' removal (ring-median inpainting, :func:`~irstd_lib.text.descriptions.statistics.mask_out_targets`).
+    No gradient: it only feeds CLIP's frozen image encoder."""
+    from irstd_lib.text.descriptions.statistics import mask_out_targets
+
+    if mask.shape[0] != image01.shape[0] or mask.shape[-2:] != image01.shape[-2:]:
+        raise ValueError(f"target_mask of shape {tuple(mask.shape)} does not match the images {tuple(image01.shape)}")
+    images = image01.detach()[:, 0].float().cpu().numpy()
+    masks = (mask.detach().reshape(mask.shape[0], *mask.shape[-2:]) > 0.5).cpu().numpy()
+    removed = [torch.from_numpy(mask_out_targets(img, m)) for img, m in zip(images, masks)]
+    return torch.stack(removed)[:, None].to(device=image01.device, dtype=image01.dtype)
 
 
 class SAIST(IRSTDModel):
@@ -64,26 +106,78 @@ class SAIST(IRSTDModel):
         train_encoder: bool = False,
         prior_probability: float | None = 0.01,
         clip_seed: int = 0,
+        clip_image_train: str = "whole",
+        clip_image_test: str = "whole",
+        visual_source: str = "text_encoder",
+        projection_width_factor: float | None = None,
+        text_encoder: str = "frozen",
+        text_encoder_lr_scale: float = 0.01,
+        relation_temperature: str = "learnable",
+        imaging_tokens: str = "extra",
+        depth_input: str = "image",
+        depth_readout: str = "regression",
+        depth_bins: int = 16,
+        depth_range: tuple[float, float] = (0.1, 10.0),
     ) -> None:
         super().__init__()
         if guidance not in GUIDANCES:
             raise ValueError(f"guidance must be one of {GUIDANCES}, got {guidance!r}")
+        for name, value, allowed in (("clip_image_train", clip_image_train, CLIP_IMAGE_TRAIN),
+                                     ("clip_image_test", clip_image_test, CLIP_IMAGE_TEST),
+                                     ("text_encoder", text_encoder, TEXT_ENCODER_MODES)):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        if not float(text_encoder_lr_scale) >= 0:
+            raise ValueError(f"text_encoder_lr_scale must be >= 0, got {text_encoder_lr_scale!r}")
         self.guidance_kind = guidance
-        self.sam = CGSAM(sam, sam_checkpoint, decoder, lora_rank, depth_width, train_encoder, prior_probability)
+        self.clip_image_train, self.clip_image_test = clip_image_train, clip_image_test
+        self.text_encoder_mode, self.text_encoder_lr_scale = text_encoder, float(text_encoder_lr_scale)
+        self.sam = CGSAM(sam, sam_checkpoint, decoder, lora_rank, depth_width, train_encoder, prior_probability,
+                         imaging_tokens=imaging_tokens, depth_input=depth_input, depth_readout=depth_readout,
+                         depth_bins=depth_bins, depth_range=tuple(depth_range))
         dim = self.sam.config.prompt_dim
         self.clip: FrozenClip | None = None
         self.guidance: nn.Module | None = None
         if guidance is not None:
             self.clip = FrozenClip(clip, clip_checkpoint, seed=clip_seed)
+            train_text = text_encoder == "finetune"
+            if train_text:
+                # The text tower trains; the image encoder (and the unused logit scale) stays frozen.
+                for name, p in self.clip.model.named_parameters():
+                    if not name.startswith("visual.") and not name.startswith("logit_"):
+                        p.requires_grad_(True)
             heads = 8 if dim % 8 == 0 and dim >= 64 else 2
             self.guidance = {
-                "sr_clip": lambda: SRClip(self.clip, dim, n_objects, heads, mmd_weight),
-                "clip": lambda: ClipPrompts(self.clip, dim),
+                "sr_clip": lambda: SRClip(self.clip, dim, n_objects, heads, mmd_weight, visual_source=visual_source,
+                                          projection_width_factor=projection_width_factor, train_text=train_text,
+                                          relation_temperature=relation_temperature),
+                "clip": lambda: ClipPrompts(self.clip, dim, train_text=train_text),
                 "coop": lambda: CoOpPrompts(self.clip, dim, coop_context),
             }[guidance]()
         self.n_objects = n_objects
         self.conditioning = SCENE_PROMPT if guidance is not None else NO_CONDITION
         self.input_spec = InputSpec(channels=3, mean=SAM_PIXEL_MEAN, std=SAM_PIXEL_STD, size_multiple=self.sam.config.patch_size)
+
+    @property
+    def reads_test_ground_truth(self) -> bool:
+        """True when the model reads a test image's ground-truth mask at test time (CLIP fed the
+        image with its targets removed by the ground truth): a record and every caption that
+        shows its results must say so."""
+        return self.guidance is not None and self.clip_image_test == "targets_removed_by_ground_truth"
+
+    def clip_view(self, image01: torch.Tensor, condition: dict) -> torch.Tensor:
+        """The image CLIP's image encoder sees: whole, or with its targets removed (see the
+        module docstring: ``clip_image_train`` in training mode, ``clip_image_test`` in eval)."""
+        removing = self.clip_image_train == "targets_removed" if self.training else self.reads_test_ground_truth
+        if not removing:
+            return image01
+        mask = condition.get("target_mask") if isinstance(condition, dict) else None
+        if mask is None:
+            when = "training (clip_image_train='targets_removed')" if self.training else \
+                "test (clip_image_test='targets_removed_by_ground_truth')"
+            raise ValueError(f"SAIST removes the targets from CLIP's image in {when} and needs the mask as "
+                             "condition['target_mask'] (B, 1, H, W)")
+        return remove_targets(image01, mask)
 
     def to_unit_gray(self, image: torch.Tensor) -> torch.Tensor:
         """The (B, 1, H, W) [0, 1] image back from the SAM-normalised input (its first channel)."""
@@ -95,7 +189,7 @@ class SAIST(IRSTDModel):
         if self.guidance is not None:
             if condition is None:
                 raise ValueError(f"SAIST with {self.guidance_kind} guidance needs each image's scene prompt (condition)")
-            prompts, aux_losses = self.guidance(self.clip, image01, condition)
+            prompts, aux_losses = self.guidance(self.clip, self.clip_view(image01, condition), condition)
         out = self.sam(image, image01, prompts)
         logits = out.pop("logits")
         return {"logits": logits, "aux_logits": [], "aux_losses": aux_losses, **({"imaging": out} if out else {})}
@@ -143,11 +237,14 @@ class SAIST(IRSTDModel):
 
     # -- what trains, and what a checkpoint holds ----------------------------------------------------
     def parameter_groups(self) -> list[ParamGroup]:
-        groups: dict[str, list[nn.Parameter]] = {"lora": [], "encoder": [], "decoder": [], "imaging": [], "guidance": []}
+        groups: dict[str, list[nn.Parameter]] = {"lora": [], "encoder": [], "decoder": [], "imaging": [], "guidance": [],
+                                                 "clip_text": []}
         for name, p in self.named_parameters():
             if not p.requires_grad:
                 continue
-            if name.startswith("sam.image_encoder."):
+            if name.startswith("clip."):
+                groups["clip_text"].append(p)  # only with text_encoder="finetune"
+            elif name.startswith("sam.image_encoder."):
                 groups["lora" if "lora_" in name else "encoder"].append(p)
             elif name.startswith(("sam.head.depth.", "sam.head.beta_raw")):
                 groups["imaging"].append(p)
@@ -155,7 +252,8 @@ class SAIST(IRSTDModel):
                 groups["guidance"].append(p)
             else:
                 groups["decoder"].append(p)
-        return [ParamGroup(name, params) for name, params in groups.items() if params]
+        return [ParamGroup(name, params, lr_scale=self.text_encoder_lr_scale) if name == "clip_text" else ParamGroup(name, params)
+                for name, params in groups.items() if params]
 
     def checkpoint_state_dict(self) -> dict[str, torch.Tensor]:
         """The trainable parameters and the buffers: not the frozen SAM and CLIP weights."""

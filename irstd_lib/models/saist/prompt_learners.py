@@ -58,12 +58,15 @@ class _ToPrompt(nn.Module):
 class ClipPrompts(nn.Module):
     """Plain CLIP guidance ("w/o SR-CLIP"); see the module docstring."""
 
-    def __init__(self, clip: FrozenClip, prompt_dim: int) -> None:
+    def __init__(self, clip: FrozenClip, prompt_dim: int, train_text: bool = False) -> None:
         super().__init__()
         self.to_prompt = _ToPrompt(clip.embed_dim, prompt_dim)
+        self.train_text = bool(train_text)  # a fine-tuned text encoder: encode with gradients
 
     def forward(self, clip: FrozenClip, image01: torch.Tensor, condition: dict) -> tuple[torch.Tensor, dict]:
-        text = clip.encode_texts(condition["prompt"])
+        from irstd_lib.models.saist.sr_clip import encode_texts
+
+        text = encode_texts(clip, condition["prompt"], self.train_text)
         image, _ = clip.encode_images(image01)
         return self.to_prompt(text.float(), image.float()), {}
 
@@ -89,7 +92,7 @@ class CoOpPrompts(nn.Module):
         n = self.context.vectors.shape[0]
         bodies = [p[len(TEMPLATE_PREFIX):] if p.startswith(TEMPLATE_PREFIX) else p for p in prompts]
         tokens = clip.tokenize([" ".join(["X"] * n) + " " + body for body in bodies])
-        with torch.no_grad():
+        with torch.set_grad_enabled(clip.model.token_embedding.weight.requires_grad):  # a fine-tuned text tower
             embedded = clip.token_embeddings(tokens)
         prefix, suffix = embedded[:, :1], embedded[:, 1 + n:]
         context = self.context.vectors.to(embedded.dtype).expand(len(bodies), -1, -1)

@@ -8,8 +8,10 @@ object features, text or visual alike).
   much the scene concerns them, around 1 on average: ``o_j <- K r_j o_j``.
 
 Choices where the paper is silent: the residual form and the mean-one re-weighting (both keep
-the feature scale a frozen encoder produced); one learnable temperature per module, initialised
-at CLIP's 0.07, stored as a log so that it stays positive.
+the feature scale a frozen encoder produced). Temperature: by default one learnable temperature
+per module, initialised at CLIP's 0.07, stored as a log so that it stays positive (a departure:
+eqs. 1-2 write ``exp(cos)`` with none); ``learnable_temperature=False`` with ``temperature=1``
+is the equations as written (a fixed buffer; SR-CLIP's ``relation_temperature="equation"``).
 """
 
 from __future__ import annotations
@@ -29,12 +31,20 @@ def cosine_softmax(queries: torch.Tensor, keys: torch.Tensor, log_temperature: t
     return torch.softmax(cos / log_temperature.exp(), dim=-1)
 
 
+def _set_log_temperature(module: nn.Module, temperature: float, learnable: bool) -> None:
+    value = torch.tensor(math.log(temperature))
+    if learnable:
+        module.log_temperature = nn.Parameter(value)
+    else:
+        module.register_buffer("log_temperature", value, persistent=False)  # fixed by the setting: no checkpoint overrides it
+
+
 class ObjectToObject(nn.Module):
     """Objects (B, K, D) refined by their similarity matrix (eq. 1)."""
 
-    def __init__(self, temperature: float = 0.07) -> None:
+    def __init__(self, temperature: float = 0.07, learnable_temperature: bool = True) -> None:
         super().__init__()
-        self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
+        _set_log_temperature(self, temperature, learnable_temperature)
 
     def similarity(self, objects: torch.Tensor) -> torch.Tensor:
         return cosine_softmax(objects, objects, self.log_temperature)
@@ -46,9 +56,9 @@ class ObjectToObject(nn.Module):
 class SceneToObject(nn.Module):
     """Objects (B, K, D) re-weighted by their correlation with the scene (B, D) (eq. 2)."""
 
-    def __init__(self, temperature: float = 0.07) -> None:
+    def __init__(self, temperature: float = 0.07, learnable_temperature: bool = True) -> None:
         super().__init__()
-        self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
+        _set_log_temperature(self, temperature, learnable_temperature)
 
     def correlation(self, scene: torch.Tensor, objects: torch.Tensor) -> torch.Tensor:
         return cosine_softmax(scene[:, None], objects, self.log_temperature)[:, 0]  # (B, K)
