@@ -10,6 +10,9 @@ protocol is data settings, which :func:`toolbox_run_config` fills in (and
 
 What it is, with the toolbox's code (HEAD 95650c3 unless another commit is named):
 
+- images: read as the toolbox reads them (``convert('I')``): on this project's NUAA-SIRST copy
+  (427 images: 379 RGB, 28 L, 15 RGBA, 5 P) the package's reader times 255 equals
+  ``np.array(Image.open(p).convert('I'))`` exactly for every image;
 - split: ``img_idx/train_<name>.txt`` / ``img_idx/test_<name>.txt`` (``dataset.py:15-16, 48-49``,
   read with ``f.read().splitlines()``; CRLF lines read the same here), i.e. ``split_dir="img_idx"``,
   ``split_version=<name>``, ``train_split="train"``, ``test_split="test"`` (NUAA-SIRST: 213 / 214);
