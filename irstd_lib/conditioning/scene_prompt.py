@@ -6,9 +6,15 @@ condition is :func:`irstd_lib.models.saist.prompt_learners.scene_condition` of t
 (``RunConfig.conditioning``):
 
 - ``descriptions``: ``"scene"`` (default) generates the prompts with the ``scene`` description
-  source (cached per split; :mod:`irstd_lib.text.descriptions.scene`); ``"files"`` reads a
-  dataset's own MIRSTD-style ``scene_descriptions/<name>.txt``, each of which must follow the
-  template (else an error names the file);
+  source (cached per split; :mod:`irstd_lib.text.descriptions.scene`; the smoke profile's
+  stand-in for SAIST's VLM-written text); ``"files"`` reads a dataset's own MIRSTD-style
+  ``scene_descriptions/<name>.txt``, free text of any length (3.4: "a 25-word description"):
+  the template's scene and objects are parsed where the text opens with it, else the whole text
+  is the prompt, cut to CLIP's context with a warning naming the file
+  (:func:`~irstd_lib.text.descriptions.scene_text.read_scene_text`); ``"vlm"`` writes them as
+  SAIST did, the target-removed image sent to a vision-language model with SAIST's instruction
+  and a 25-word limit (the ``vlm_scene`` source; ``vlm_model`` / ``vlm_endpoint``, default the
+  ``IRSTD_VLM_MODEL`` / ``IRSTD_VLM_ENDPOINT`` environment; cached per split and model);
 - ``mask_target`` (default True): the scene source hides the target before describing the
   background, as SAIST generated its descriptions (for test images too, so the prompt reads
   the ground-truth mask, though it never mentions the target); False describes the image as it
@@ -28,7 +34,8 @@ __all__ = ["KIND", "ScenePromptConditioner", "ScenePromptConditioning"]
 
 
 class ScenePromptConditioner:
-    """A batch's scene prompts from a table ``name -> (scene, [objects])``."""
+    """A batch's scene prompts from a table ``name -> (scene, [objects])`` or ``(scene,
+    [objects], prompt)``, whose prompt (a description's own text) replaces the template's."""
 
     def __init__(self, table: dict[str, tuple[str, list[str]]]) -> None:
         self.table = table
@@ -40,11 +47,53 @@ class ScenePromptConditioner:
         names = [names] if isinstance(names, str) else list(names)
         rows = [self.table[n] for n in names]
         condition = scene_condition([r[0] for r in rows], [r[1] for r in rows])
+        if any(len(r) > 2 for r in rows):  # a description's own text (SAIST 3.4) is what CLIP encodes
+            condition["prompt"] = [r[2] if len(r) > 2 else p for r, p in zip(rows, condition["prompt"])]
         if phase == "train" and "mask" in batch:
             # SAIST's CLIP may see the training image with its targets removed (Fig. 2, the model's
             # clip_image_train switch); the model ignores it otherwise. Test batches carry no mask.
             condition["target_mask"] = batch["mask"]
         return condition
+
+
+def _read_all(texts: dict[str, str], where) -> dict[str, tuple[str, list[str], str]]:
+    """``name -> (scene, objects, prompt)`` of free-form descriptions (SAIST 3.4), warning where
+    CLIP will cut a text."""
+    from irstd_lib.data.errors import DatasetError
+    from irstd_lib.text.descriptions.scene_text import read_scene_text, warn_if_truncated
+
+    table = {}
+    for name, text in texts.items():
+        try:
+            read = read_scene_text(text)
+        except ValueError as exc:
+            raise DatasetError(where(name), str(exc)) from None
+        warn_if_truncated(read.prompt, where(name))
+        table[name] = (read.scene, list(read.objects), read.prompt)
+    return table
+
+
+def _vlm_descriptions(dataset, settings, progress: bool) -> dict[str, str]:
+    """SAIST's descriptions of one split from a VLM (the ``vlm_scene`` source), written once into
+    the cache folder keyed by the model, the endpoint, ``mask_target`` and the split."""
+    import hashlib
+    import json
+    import os
+
+    from irstd_lib.paths import cache_dir
+    from irstd_lib.text.descriptions import describe_dataset, load_descriptions
+    from irstd_lib.text.vlm_client import ENV_ENDPOINT, ENV_MODEL, normalize_endpoint, public_endpoint
+
+    model = settings.vlm_model or os.environ.get(ENV_MODEL)
+    endpoint = settings.vlm_endpoint or os.environ.get(ENV_ENDPOINT)
+    if not model or not endpoint:
+        raise ValueError(f"scene descriptions 'vlm' need a model and an endpoint: set conditioning vlm_model / vlm_endpoint "
+                         f"or {ENV_MODEL} / {ENV_ENDPOINT}")
+    key = hashlib.sha256(json.dumps([model, public_endpoint(normalize_endpoint(endpoint)), settings.mask_target]).encode()).hexdigest()[:12]
+    out = cache_dir("descriptions", f"vlm_scene-{key}", dataset.fingerprint())
+    describe_dataset(dataset, "vlm_scene", out_dir=out, progress=progress, model=model, endpoint=endpoint,
+                     mask_target=settings.mask_target)
+    return load_descriptions(out, names=dataset.names, kind="scene")
 
 
 def _parse_all(texts: dict[str, str], where) -> dict[str, tuple[str, list[str]]]:
@@ -68,12 +117,21 @@ class ScenePromptConditioning(ConditioningKind):
     class Settings:
         descriptions: str = "scene"
         mask_target: bool = True
+        vlm_model: str | None = None  # descriptions "vlm": the model (None: $IRSTD_VLM_MODEL)
+        vlm_endpoint: str | None = None  # descriptions "vlm": the server (None: $IRSTD_VLM_ENDPOINT)
 
         def __post_init__(self) -> None:
-            if self.descriptions not in ("scene", "files"):
-                raise ValueError(f"scene prompt descriptions must be 'scene' or 'files', got {self.descriptions!r}")
+            if self.descriptions not in ("scene", "files", "vlm"):
+                raise ValueError(f"scene prompt descriptions must be 'scene', 'files' or 'vlm', got {self.descriptions!r}")
 
     def identity(self, settings: Settings, seed: int) -> dict[str, Any]:
+        if settings.descriptions == "vlm":  # the model writes the text (its answers are cached per split and model)
+            import os
+
+            from irstd_lib.text.vlm_client import ENV_MODEL
+
+            return {"descriptions": "vlm", "mask_target": settings.mask_target,
+                    "vlm_model": settings.vlm_model or os.environ.get(ENV_MODEL)}
         return {"descriptions": settings.descriptions, "mask_target": settings.mask_target if settings.descriptions == "scene" else None}
 
     def evaluation_names(self, settings: Settings) -> tuple[str, ...]:
@@ -90,7 +148,9 @@ class ScenePromptConditioning(ConditioningKind):
 
                 folder = context.root / "scene_descriptions"
                 texts = load_descriptions(folder, names=ds.names, kind="scene")
-                table.update(_parse_all(texts, lambda n: folder / f"{n}.txt"))
+                table.update(_read_all(texts, lambda n: folder / f"{n}.txt"))
+            elif settings.descriptions == "vlm":
+                table.update(_read_all(_vlm_descriptions(ds, settings, context.progress), lambda n: f"VLM description of {n}"))
             else:
                 texts = generated_descriptions(ds, "scene", context.progress, kind="scene", mask_target=settings.mask_target)
                 table.update(_parse_all(texts, lambda n: n))

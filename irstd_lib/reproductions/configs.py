@@ -88,7 +88,8 @@ def lgnet_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inp
                      conditioning=conditioning, train=_train(p, protocol, inputs.epochs), seed=inputs.seed, profile=p.name)
 
 
-def saist_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inputs, split_scheme: str | None = None) -> RunConfig:
+def saist_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inputs, split_scheme: str | None = None,
+                     descriptions: str | None = None) -> RunConfig:
     """SAIST: SAM and CLIP from the caller's checkpoints, whole images at the protocol's size, its
     partition of a real dataset, each image's scene prompt (description files when the folder has
     ``scene_descriptions/``)."""
@@ -113,7 +114,8 @@ def saist_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inp
     data = p.data_config(dataset, train_size=size, eval_size=size, eval_policy="resize", train_policy="resize",
                          split_scheme=scheme, **splits)
     has_files = inputs.data_root is not None and (Path(inputs.data_root) / "scene_descriptions").is_dir()
-    conditioning = {"descriptions": "files" if has_files else "scene"} if guided else {}
+    descriptions = descriptions or ("files" if has_files else "scene")
+    conditioning = {"descriptions": descriptions} if guided else {}
     return RunConfig(model=variant.name, model_kwargs=kwargs, data=data, conditioning=conditioning,
                      train=_train(p, protocol, inputs.epochs), seed=inputs.seed, profile=p.name)
 

@@ -26,10 +26,14 @@ Sources (``get_source(name, **kwargs)``):
 ``scene``
     SAIST's background prompt "a photo of [scene] with [object], [object], and [object]", by
     CLIP zero-shot ranking when a ``ClipEncoder`` is given, else by image statistics; the target
-    is masked out first, as SAIST does.
+    is masked out first, as SAIST does. A stand-in: the smoke profile's descriptions (no VLM
+    offline), ten words from a rule table where SAIST's are 25 words from a VLM.
 ``vlm``
     Any OpenAI-compatible chat-completions endpoint (hosted, vLLM, Ollama) with LGNet's prompt;
     see :mod:`irstd_lib.text.vlm_client`.
+``vlm_scene``
+    SAIST's own procedure (3.4): the image with its targets removed sent to a VLM with SAIST's
+    instruction, about 25 words (:class:`~irstd_lib.text.descriptions.vlm.SceneVLMSource`).
 
 **Oracle warning.** ``quadrant`` and ``semantic`` read the ground-truth mask: they are *oracle*
 descriptions. They are fine as training-time priors and for ablations (LGNet's own quadrant
@@ -150,3 +154,11 @@ def _vlm_source(**kwargs: Any) -> DescriptionSource:
     from irstd_lib.text.descriptions.vlm import VLMSource
 
     return VLMSource(**kwargs)
+
+
+@register_source("vlm_scene")
+def _vlm_scene_source(**kwargs: Any) -> DescriptionSource:
+    # SAIST's scene descriptions from a VLM (the target removed first); lazily, as ``vlm``.
+    from irstd_lib.text.descriptions.vlm import SceneVLMSource
+
+    return SceneVLMSource(**kwargs)

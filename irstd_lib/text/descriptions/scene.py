@@ -35,6 +35,13 @@ class SceneSource(DescriptionSource):
     Masking the target out reads the ground-truth mask, so ``uses_ground_truth`` is True when
     ``mask_target`` is (the text itself says nothing about the target). Output goes to
     ``scene_descriptions/<name>.txt`` (MIRSTD layout) in :func:`describe_dataset`.
+
+    A stand-in, and the smoke profile's source: SAIST (3.4) has "a visual-language model"
+    write "a 25-word description" of the target-removed image; this writes the template alone
+    (about ten words) from a vocabulary ranking, with no network. SAIST's procedure is the
+    ``vlm_scene`` source (:class:`~irstd_lib.text.descriptions.vlm.SceneVLMSource`), and the
+    dataset's own MIRSTD files are read by ``files``
+    (:func:`~irstd_lib.text.descriptions.scene_text.read_scene_text`).
     """
 
     name = "scene"
