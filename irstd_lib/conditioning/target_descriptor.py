@@ -203,7 +203,7 @@ class TargetDescriptorConditioning(ConditioningKind):
         expected = clip_key(settings.clip, settings.clip_checkpoint, context.seed)
         if encoder.key != expected:
             raise RuntimeError(f"CLIP key {encoder.key} differs from the expected {expected}")
-        datasets = [context.datasets["train"], context.datasets["test"]]
+        datasets = list(context.datasets.values())  # train and test, and the validation list when a run has one
         texts = descriptions_for(settings.descriptions, datasets, context.progress) if settings.uses_text else {}
         bank = TargetDescriptorBank(encoder)
         if self._finetunes(settings):

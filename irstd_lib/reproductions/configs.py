@@ -8,8 +8,14 @@ image-only model built by :func:`image_only_config`). A row's options are the fe
 - LGNet: ``language`` (``never``, ``train``; default ``train`` for a variant with a language
   fusion block, else ``never``) and ``descriptions`` (``files``, ``quadrant``, ``semantic``;
   default ``files`` for the synthetic set or a folder with ``descriptions/``, else ``semantic``);
-- SAIST: ``split_scheme``, overriding its protocol's partition (the comparison trains SAIST on
-  the comparison's splits).
+- every system: ``split_scheme``, a partition of a real dataset (``"saist_50_30_20"``: train on
+  its 50 %, choose the checkpoint on its 30 %, test on its 20 %, :func:`partition`; the
+  synthetic set keeps its lists): SAIST's Table 1 puts every method on SAIST's partition;
+- SAIST: ``split_scheme`` overrides its protocol's partition (the comparison trains SAIST on
+  the comparison's splits), and ``descriptions`` (``files``, ``scene``, ``vlm``; default
+  ``files`` for a folder with ``scene_descriptions/``, else ``scene``, the rule-based stand-in;
+  ``vlm``: SAIST's procedure, a VLM describing each target-removed image,
+  :mod:`irstd_lib.conditioning.scene_prompt`).
 
 :class:`RunContext` is what a notebook passes down (profile, data folder, device, checkpoints,
 epochs, seeds, results folder), resolved once: callers below it get a :class:`Profile` object.
@@ -58,6 +64,15 @@ class _Inputs:
     seed: int
 
 
+def partition(dataset: str, split_scheme: str | None) -> dict:
+    """The data settings of a partition of a real dataset: its scheme and its (train, val, test)
+    lists (:data:`~irstd_lib.data.splits.SCHEME_SPLITS`); nothing for the synthetic set, the
+    dataset's own lists or None, so that those configs stay as they were."""
+    if split_scheme is None or split_scheme == "standard" or dataset == "synthetic":
+        return {}
+    return {"split_scheme": split_scheme, **dict(zip(("train_split", "val_split", "test_split"), SCHEME_SPLITS[split_scheme]))}
+
+
 def _train(p: Profile, protocol: SystemProtocol, epochs: int | None) -> dict:
     base = dict(p.train) if protocol.train_base == "profile" else {}
     train = {**base, **protocol.train}
@@ -67,7 +82,7 @@ def _train(p: Profile, protocol: SystemProtocol, epochs: int | None) -> dict:
 
 
 def lgnet_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inputs, language: str | None = None,
-                     descriptions: str | None = None) -> RunConfig:
+                     descriptions: str | None = None, split_scheme: str | None = None) -> RunConfig:
     """LGNet: the target descriptor's language mode and description source (see the module docstring)."""
     described = variant.conditioning_for(variant.resolved_kwargs(**protocol.model_kwargs)) != "none"
     language = ("train" if described else "never") if language is None else language
@@ -84,7 +99,7 @@ def lgnet_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inp
             conditioning["clip_text"] = clip_text
     elif language != "never":
         raise ValueError(f"variant {variant.name!r} has no language fusion block: use language='never'")
-    return RunConfig(model=variant.name, model_kwargs=dict(protocol.model_kwargs), data=p.data_config(dataset),
+    return RunConfig(model=variant.name, model_kwargs=dict(protocol.model_kwargs), data=p.data_config(dataset, **partition(dataset, split_scheme)),
                      conditioning=conditioning, train=_train(p, protocol, inputs.epochs), seed=inputs.seed, profile=p.name)
 
 
@@ -120,7 +135,7 @@ def saist_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inp
                      train=_train(p, protocol, inputs.epochs), seed=inputs.seed, profile=p.name)
 
 
-def image_only_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inputs) -> RunConfig:
+def image_only_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inputs, split_scheme: str | None = None) -> RunConfig:
     """An image-only model (ACM, DNA-Net, GGL-Net, DGSPNet, which makes its own text): the
     profile's data, budget and sizes with the protocol's widths and training departures."""
     kwargs = dict(protocol.model_kwargs)
@@ -131,7 +146,8 @@ def image_only_config(p: Profile, variant, protocol: SystemProtocol, inputs: _In
             raise ValueError(f"profile {p.name!r} builds {variant.name} with CLIP {kwargs.get('clip')}: pass clip_checkpoint, "
                              "a local open_clip weights file (nothing is downloaded)")
         kwargs["clip_checkpoint"] = str(inputs.clip_checkpoint)
-    return RunConfig(model=variant.name, model_kwargs=kwargs, data=p.data_config(p.dataset_for(inputs.data_root)),
+    dataset = p.dataset_for(inputs.data_root)
+    return RunConfig(model=variant.name, model_kwargs=kwargs, data=p.data_config(dataset, **partition(dataset, split_scheme)),
                      conditioning={}, train=_train(p, protocol, inputs.epochs), seed=inputs.seed, profile=p.name)
 
 

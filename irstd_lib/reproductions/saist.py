@@ -8,12 +8,12 @@ the dataset the paper measured them on.
 
 ==================================  ===========================================================
 Table 1 (classical rows)            Top-Hat and IPI (:func:`table1_classical`)
-Table 1 (learned rows)              ``sam``, ``sam_hq``, ``saist``
+Table 1 (learned rows)              ``sam``, ``sam_hq``, ``acm``, ``dnanet``, ``lgnet``, ``dgspnet``, ``ggl_net``, ``saist``
 Table 2 (components)                ``saist``, ``saist_wo_srclip``, ``saist_wo_cgsam``, ``clip_sam``
 Table 3 (size and speed)            ``clip_sam`` and ``saist``: parameters and latency measured here
 Table 4 (prompt learners)           ``saist_wo_srclip`` (CLIP), ``coop_cgsam`` (CoOp), ``saist``
 Table 5 (mask decoders)             ``saist_wo_cgsam`` (SAM), ``hqsam_srclip`` (HQ-SAM), ``saist``
-Figure 4 (detections)               SAM, SAM-HQ and SAIST on the first test images
+Figure 4 (detections)               every learned method of Table 1 on the first test images
 Figure 5 (Pd-Fa ROC)                every method of Table 1 on the same test set
 Figure 6 (guidance)                 CLIP, CoOp and SR-CLIP on the same images
 Figure 7 (decoders)                 SAM, HQ-SAM and CG-SAM outputs, and CG-SAM's I, A, d, J
@@ -21,7 +21,9 @@ Figure 7 (decoders)                 SAM, HQ-SAM and CG-SAM outputs, and CG-SAM's
 
 Profiles (:mod:`irstd_lib.profiles`): ``smoke`` trains the tiny SAM and CLIP of the same classes on
 the synthetic set; ``paper`` trains SAM ViT-B and CLIP ViT-B-16 from the user's local checkpoints
-at 1024 px with SAIST's recipe on its 50/30/20 split of ``data_root``.
+at 1024 px with SAIST's recipe on its 50/30/20 split of ``data_root``. Table 1 and Figures 4-5 put
+every method on that partition (one test set for every row) and take several datasets at once
+(:func:`for_each_dataset`: ``data_root`` one folder or a list, one block per dataset).
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from irstd_lib.reproductions.configs import RunContext, run_config
 from irstd_lib.reproductions.intervals import error_bars
 from irstd_lib.reproductions.seeds import run_row, seed_cells
 from irstd_lib.reproductions.specs import spec
-from irstd_lib.reproductions.tables import Measured, build_table, classical_rows, learned_rows, measure, scoring_targets
+from irstd_lib.reproductions.tables import (Measured, build_table, classical_rows, dataset_roots, learned_rows, measure,
+                                            scoring_targets)
 from irstd_lib.runs import RunConfig, RunResult
 
 METHOD_NAMES = {"tophat": "Top-Hat", "ipi": "IPI"}
@@ -298,6 +301,14 @@ def classical_figure(table: pd.DataFrame):
     return fig
 
 
+def for_each_dataset(function, profile="smoke", data_root=None, **kwargs) -> dict:
+    """``{dataset name: function(profile, data_root=root, **kwargs)}`` for the profile's synthetic set
+    (at ``smoke``) and every folder of ``data_root`` (one path or a list): SAIST's Table 1 and
+    Figures 4-5 on NUDT-SIRST, IRSTD-1k and NUAA-SIRST in one notebook run."""
+    return {("synthetic" if root is None else Path(root).name): function(profile=profile, data_root=root, **kwargs)
+            for root in dataset_roots(profile, data_root)}
+
+
 def _test_set_of(result: RunResult, data_root):
     from irstd_lib.runs import open_split, resolve_data_root
 
@@ -307,17 +318,20 @@ def _test_set_of(result: RunResult, data_root):
 
 def figure4_detections(profile="smoke", data_root=None, device="cpu", progress=False, results_dir=None, n_images: int = 3,
                        **config_kwargs):
-    """Figure 4: SAM, SAM-HQ and SAIST on the same test images, boxed as the paper boxes them (red
-    correct, yellow missed, blue false) with a close-up of the first box. Returns ``(fig, table)``."""
+    """Figure 4: every learned method of Table 1 (its spec's rows, the last SAIST) on the same test
+    images, boxed as the paper boxes them (red correct, yellow missed, blue false) with a close-up of
+    the first box. Returns ``(fig, table)``."""
     import matplotlib.pyplot as plt
 
     from irstd_lib.figures import SAIST_COLOURS, detection_marks, detection_row
 
-    runs = [(paper_row, run(v, profile, data_root, device, progress, results_dir, **config_kwargs)) for v, paper_row in TABLE1_LEARNED]
+    context = _context(profile, data_root, device, progress, results_dir, config_kwargs)
+    runs = [(m.label, m.result) for m in measure(learned_rows(spec("saist_figure4_detections").rows), context)]
     test_set = _test_set_of(runs[-1][1], data_root)
     names = [n for n in test_set.names[:n_images]]
     maps = [result.maps() for _, result in runs]  # each record's maps, read once
-    fig, axes = plt.subplots(len(names), 2 * len(runs), figsize=(3.0 * 2 * len(runs), 3.0 * len(names)), squeeze=False)
+    panel = 3.0 if len(runs) <= 3 else 1.6  # inches; every method of Table 1 in one row of panels
+    fig, axes = plt.subplots(len(names), 2 * len(runs), figsize=(panel * 2 * len(runs), panel * len(names)), squeeze=False)
     counts = []
     for r, name in enumerate(names):
         sample = test_set[test_set.index_of(name)]
@@ -347,7 +361,7 @@ def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, r
     curves = {}
     for m in measure(table_spec.rows, context):
         roc = m.result.details()["roc"]
-        curves[m.row.paper_row] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), m.result.hash)
+        curves[m.label] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), m.result.hash)
     test_set = _test_set_of(m.result, data_root)
     (target,) = scoring_targets(table_spec, context)
     for row in classical_rows(table_spec.rows):
