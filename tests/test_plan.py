@@ -152,7 +152,8 @@ def test_paper_plan_with_data(nuaa_root, plan_cache, capsys, tmp_path):
     for row in runs:
         if row["hash"] is None:
             assert "checkpoint" in row["hash_error"], row
-        assert row["train_images"] in (341, 342) and row["cost"]["gpu_hours"] > 0, row
+        # NUAA-SIRST's own trainval (341 of 427), or the 50 % SAIST's partition trains on (214; issue 20)
+        assert row["train_images"] in (214, 341) and row["cost"]["gpu_hours"] > 0, row
         assert row["settings"]["train_size"] in (512, 1024) and row["settings"]["amp"] == "bf16"
     assert described["totals"]["costed_runs"] == len(runs)
 

@@ -48,3 +48,13 @@ def test_one_block_per_dataset(tmp_path):
     assert list(for_each_dataset(lambda profile, data_root: data_root, "paper", [a])) == ["NUDT-SIRST"]
     with pytest.raises(ValueError, match="data_root"):
         for_each_dataset(lambda profile, data_root: data_root, "paper")
+
+
+def test_the_plan_lists_table1_once_per_dataset(tmp_path):
+    from irstd_lib.reproductions.plan import spec_plan
+
+    a, b = tmp_path / "NUDT-SIRST", tmp_path / "IRSTD-1k"
+    plan = spec_plan(spec("saist_table1_learned"), "smoke", [a, b])
+    folders = {r.data_root for r in plan.runs}
+    assert folders == {None, str(a), str(b)}
+    assert len(plan.runs) == 3 * len(EVERY_LEARNED)  # every method on each dataset, at the smoke profile's one seed
