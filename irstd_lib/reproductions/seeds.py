@@ -271,18 +271,14 @@ def recorded_seed_sd(system: str, profile: str, results_dir) -> dict[str, float]
     """The seed sd of ``system``'s reference, from the records under ``<results_dir>/runs/``
     alone (nothing is trained): the runs of its reference variant under ``profile`` at the
     profile's spread seeds. None when fewer than two of those seeds are recorded."""
-    import json
-    from pathlib import Path
+    from irstd_lib.runs import finished_runs
 
     wanted = set(get_profile(profile).spread_seeds)
     by_seed: dict[int, dict] = {}
-    for config_path in sorted(Path(results_dir, "runs").glob("*/config.json")):
-        metrics_path = config_path.with_name("metrics.json")
-        config = json.loads(config_path.read_text()).get("config")
-        if not config or not metrics_path.is_file():
-            continue
-        if config.get("model") == SEED_REFERENCES.get(system) and config.get("profile") == profile and config.get("seed") in wanted:
-            record = json.loads(metrics_path.read_text())
+    for saved, record in finished_runs(results_dir):
+        config = saved.get("config")
+        if config and config.get("model") == SEED_REFERENCES.get(system) and config.get("profile") == profile \
+                and config.get("seed") in wanted:
             by_seed[int(config["seed"])] = record[record["primary"]]
     if len(by_seed) < 2:
         return None
