@@ -3,6 +3,8 @@ dataset written once per test session."""
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 from pathlib import Path
 
@@ -69,3 +71,24 @@ def adam_losses_on_tiny_targets(model, steps: int = 15, lr: float = 1e-2) -> lis
         optimizer.step()
         losses.append(loss.item())
     return losses
+
+
+@contextlib.contextmanager
+def local_chat_server(handler, state):
+    """A chat-completions server on 127.0.0.1 (an ephemeral port) answering with ``handler``, its
+    ``state`` on ``server.state``: yields ``(base URL, state)`` and shuts the server down after.
+    Only this machine's loopback is ever contacted."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.block_on_close = False
+    server.state = state  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", state
+    finally:
+        server.shutdown()
+        server.server_close()

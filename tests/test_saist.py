@@ -15,12 +15,7 @@ from irstd_lib.models.weights import CheckpointError
 SAIST_VARIANTS = ("saist", "saist_wo_srclip", "saist_wo_cgsam", "clip_sam", "coop_cgsam", "hqsam_srclip", "sam", "sam_hq")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(name: str, **kwargs):

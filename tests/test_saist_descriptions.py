@@ -10,12 +10,13 @@ import io
 import json
 import shutil
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import local_chat_server
 from irstd_lib.text.descriptions.scene_text import CLIP_CONTEXT, clip_token_count, read_scene_text
 
 MIRSTD_STYLE = [  # ~25 words each, as 3.4 describes them: the template, then a brief description
@@ -111,17 +112,10 @@ def chat_server(monkeypatch):
 
     for var in (ENV_ENDPOINT, ENV_MODEL, ENV_API_KEY):
         monkeypatch.delenv(var, raising=False)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Chat)
-    server.daemon_threads = True
     long_answer = MIRSTD_STYLE[1] + " Further detail that runs past the limit of twenty-five words by a long way indeed."
-    server.state = {"lock": threading.Lock(), "requests": [], "answers": [MIRSTD_STYLE[0], long_answer]}  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", server.state  # type: ignore[attr-defined]
-    finally:
-        server.shutdown()
-        server.server_close()
+    state = {"lock": threading.Lock(), "requests": [], "answers": [MIRSTD_STYLE[0], long_answer]}
+    with local_chat_server(_Chat, state) as served:
+        yield served
 
 
 def _sent_image(request) -> np.ndarray:

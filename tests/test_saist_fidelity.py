@@ -16,12 +16,7 @@ PAPER_READINGS = {"clip_image_train": "targets_removed", "visual_source": "image
                   "depth_input": "degraded", "depth_readout": "bins"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(name: str = "saist", **kwargs):

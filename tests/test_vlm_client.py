@@ -14,11 +14,13 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from conftest import local_chat_server
 
 from irstd_lib.text.descriptions import WORD_LIMIT, count_words, describe_dataset, get_source
 from irstd_lib.text.descriptions.vlm import VLMSource
@@ -91,17 +93,8 @@ class ChatHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def chat_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ChatHandler)
-    server.daemon_threads = True
-    server.block_on_close = False
-    server.state = ChatState()  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", server.state  # type: ignore[attr-defined]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_chat_server(ChatHandler, ChatState()) as served:
+        yield served
 
 
 @pytest.fixture(autouse=True)

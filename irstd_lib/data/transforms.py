@@ -87,6 +87,15 @@ def _as_tensor_2d(x: np.ndarray | torch.Tensor, what: str) -> torch.Tensor:
     return t
 
 
+def _image_and_mask(image, mask) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training sample's image and mask as float32 tensors of one size (else a clear error)."""
+    img = _as_tensor_2d(image, "image").to(torch.float32)
+    msk = _as_tensor_2d(mask, "mask").to(torch.float32)
+    if img.shape != msk.shape:
+        raise ValueError(f"image {tuple(img.shape)} and mask {tuple(msk.shape)} differ in size")
+    return img, msk
+
+
 def resize_image(image: np.ndarray | torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Bilinear resize of an ``H x W`` image to ``height x width`` (float32 tensor, no antialias)."""
     t = _as_tensor_2d(image, "image").to(torch.float32)
@@ -208,10 +217,7 @@ class TrainTransform:
     def __call__(
         self, image: np.ndarray | torch.Tensor, mask: np.ndarray | torch.Tensor, rng: np.random.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        img = _as_tensor_2d(image, "image").to(torch.float32)
-        msk = _as_tensor_2d(mask, "mask").to(torch.float32)
-        if img.shape != msk.shape:
-            raise ValueError(f"image {tuple(img.shape)} and mask {tuple(msk.shape)} differ in size")
+        img, msk = _image_and_mask(image, mask)
         s = self.size
 
         # 1. scale
@@ -323,10 +329,7 @@ class BasicIRSTDCrop:
     def __call__(
         self, image: np.ndarray | torch.Tensor, mask: np.ndarray | torch.Tensor, rng: np.random.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        img = _as_tensor_2d(image, "image").to(torch.float32)
-        msk = _as_tensor_2d(mask, "mask").to(torch.float32)
-        if img.shape != msk.shape:
-            raise ValueError(f"image {tuple(img.shape)} and mask {tuple(msk.shape)} differ in size")
+        img, msk = _image_and_mask(image, mask)
         s = self.size
         h, w = int(img.shape[0]), int(img.shape[1])
         if min(h, w) < s:
