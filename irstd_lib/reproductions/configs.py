@@ -120,14 +120,11 @@ def saist_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inp
     if inputs.clip_checkpoint is not None and guided:
         kwargs["clip_checkpoint"] = str(inputs.clip_checkpoint)
     dataset = p.dataset_for(inputs.data_root)
-    scheme = protocol.split_scheme if split_scheme is None else split_scheme
     size = protocol.size
-    scheme = scheme if dataset != "synthetic" else "standard"
     # Under SAIST's 50/30/20 (4.1) it trains on the 50 %, chooses its checkpoint on the 30 % and is
-    # tested on the 20 % (irstd_lib.data.splits.SCHEME_SPLITS); "standard" keeps the dataset's lists.
-    splits = {} if scheme == "standard" else dict(zip(("train_split", "val_split", "test_split"), SCHEME_SPLITS[scheme]))
+    # tested on the 20 % (partition); "standard" keeps the dataset's lists.
     data = p.data_config(dataset, train_size=size, eval_size=size, eval_policy="resize", train_policy="resize",
-                         split_scheme=scheme, **splits)
+                         **partition(dataset, protocol.split_scheme if split_scheme is None else split_scheme))
     has_files = inputs.data_root is not None and (Path(inputs.data_root) / "scene_descriptions").is_dir()
     descriptions = descriptions or ("files" if has_files else "scene")
     conditioning = {"descriptions": descriptions} if guided else {}
