@@ -28,6 +28,11 @@ difference over two test sets would mix the sets' difficulty into the number, wh
 SAIST's old per-seed partition did silently. The error names both sides (the runs, when the caller
 gives their labels) and the first image where they part.
 
+hIoU (:func:`irstd_lib.metrics.hiou_from_counts`) is resampled the same way where the rows hold
+its per-image OPDC counts (:data:`~irstd_lib.metrics.OPDC_COUNTS`: TP, FP, FN, summed matched
+IoU), which records have held since hIoU came; rows without them (older records) give no hIoU
+entry, never a made-up one (:data:`OPTIONAL_METRICS`, :func:`measured_metrics`).
+
 What it does not capture: the spread between training seeds (a property of the training, not of
 the test set), which on small CPU runs is usually larger.
 """
@@ -38,12 +43,21 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from irstd_lib.metrics import EPS
+from irstd_lib.metrics import EPS, OPDC_COUNTS
 
-__all__ = ["METRICS", "bootstrap_intervals", "check_same_images", "image_names", "metrics_from_counts", "paired_difference",
+__all__ = ["METRICS", "OPTIONAL_METRICS", "bootstrap_intervals", "measured_metrics", "check_same_images", "image_names", "metrics_from_counts", "paired_difference",
            "resample_weights"]
 
 METRICS = ("IoU", "nIoU", "Pd", "Fa")
+#: Metrics computed only where the per-image rows hold their counts (records before hIoU lack them).
+OPTIONAL_METRICS = ("hIoU",)
+
+
+def measured_metrics(per_image: Sequence) -> tuple[str, ...]:
+    """:data:`METRICS` plus the optional metrics every row (of every seed) has the counts of."""
+    runs = _per_seed(per_image)
+    has_opdc = all(all(k in row for k in OPDC_COUNTS) for run in runs for row in run)
+    return METRICS + (("hIoU",) if has_opdc and runs and runs[0] else ())
 
 
 def check_same_images(names: Sequence, other: Sequence, label: str = "the first list", other_label: str = "the second list",
@@ -85,7 +99,7 @@ def image_names(per_image: Sequence) -> list:
 def _seed_mean(runs: Sequence[Sequence[Mapping]], weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Each metric averaged over the seeds' runs, every run weighted by the same resamples."""
     per_run = [metrics_from_counts(_counts(run), weights) for run in runs]
-    return {m: np.mean([values[m] for values in per_run], axis=0) for m in METRICS}
+    return {m: np.mean([values[m] for values in per_run], axis=0) for m in per_run[0]}
 
 
 def _counts(per_image: Sequence[Mapping]) -> dict[str, np.ndarray]:
@@ -95,24 +109,35 @@ def _counts(per_image: Sequence[Mapping]) -> dict[str, np.ndarray]:
     missing = [k for k in keys if k not in per_image[0]]
     if missing:
         raise KeyError(f"per-image rows lack {missing}: record them with per_image=True")
+    if all(all(k in row for k in OPDC_COUNTS) for row in per_image):
+        keys = keys + OPDC_COUNTS
     return {k: np.array([row[k] for row in per_image], dtype=np.float64) for k in keys}
 
 
 def metrics_from_counts(counts: Mapping[str, np.ndarray], weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """IoU, nIoU, Pd (percent) and Fa (x1e-6) of each weighting of the images: ``weights`` is
-    (B, n) (how many times each image counts in each resample; ``None``: each image once)."""
+    (B, n) (how many times each image counts in each resample; ``None``: each image once); and
+    hIoU (percent, :func:`irstd_lib.metrics.hiou_from_counts` of the weighted sums) where the
+    counts hold :data:`~irstd_lib.metrics.OPDC_COUNTS`."""
     n = len(counts["union"])
     w = np.ones((1, n)) if weights is None else np.asarray(weights, dtype=np.float64)
     per_image_iou = counts["intersection"] / (counts["union"] + EPS)
     images = w.sum(axis=1)
     targets, pixels = w @ counts["n_targets"], w @ counts["n_pixels"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return {
+        out = {
             "IoU": 100.0 * (w @ counts["intersection"]) / (w @ counts["union"] + EPS),
             "nIoU": 100.0 * (w @ per_image_iou) / images,
             "Pd": np.where(targets > 0, 100.0 * (w @ counts["n_matched"]) / targets, np.nan),
             "Fa": np.where(pixels > 0, 1e6 * (w @ counts["n_false_alarm_pixels"]) / pixels, np.nan),
         }
+        if all(k in counts for k in OPDC_COUNTS):
+            tp, fp, fn = (w @ counts[k] for k in ("opdc_tp", "opdc_fp", "opdc_fn"))
+            seg = (w @ counts["opdc_iou_sum"]) / tp
+            loc = tp / (tp + fp + fn)
+            # As hiou_from_counts: 0 with no matched target, NaN with nothing at all.
+            out["hIoU"] = np.where(tp > 0, 100.0 * seg * loc, np.where(tp + fp + fn > 0, 0.0, np.nan))
+        return out
 
 
 def resample_weights(n_images: int, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
@@ -129,14 +154,14 @@ def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
 
 def bootstrap_intervals(per_image: Sequence, n_resamples: int = 1000, seed: int = 0,
                         confidence: float = 0.95, labels: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
-    """``metric -> {"value", "low", "high"}`` for IoU, nIoU, Pd and Fa of one method's per-image
+    """``metric -> {"value", "low", "high"}`` for IoU, nIoU, Pd, Fa (and hIoU where the rows hold its counts) of one method's per-image
     counts (a run record's ``details[evaluation]["per_image"]``, or one such list per seed, all
     on the same images: ``labels`` names the seeds' runs in the error otherwise)."""
     runs = _per_seed(per_image, labels)
     point = _seed_mean(runs)
     resampled = _seed_mean(runs, resample_weights(len(runs[0]), n_resamples, seed))
     out = {}
-    for m in METRICS:
+    for m in (k for k in METRICS + OPTIONAL_METRICS if k in point):
         low, high = _interval(resampled[m], confidence)
         out[m] = {"value": float(point[m][0]), "low": low, "high": high}
     return out
@@ -155,7 +180,7 @@ def paired_difference(per_image: Sequence, reference: Sequence, n_resamples: int
     point_a, point_b = _seed_mean(a), _seed_mean(b)
     diff_a, diff_b = _seed_mean(a, weights), _seed_mean(b, weights)
     out: dict[str, dict[str, float | bool]] = {}
-    for m in METRICS:
+    for m in (k for k in METRICS + OPTIONAL_METRICS if k in point_a and k in point_b):
         low, high = _interval(diff_a[m] - diff_b[m], confidence)
         out[m] = {"value": float(point_a[m][0] - point_b[m][0]), "low": low, "high": high,
                   "excludes_zero": bool(low > 0 or high < 0)}

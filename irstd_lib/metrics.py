@@ -73,6 +73,13 @@ __all__ = [
     "label_components",
     "pd_fa_area",
     "PER_IMAGE_COUNTS",
+    "OPDC_COUNTS",
+    "OPDC_EMPTY",
+    "HIOU_ERRORS",
+    "OPDCMatch",
+    "opdc_match",
+    "hiou_image",
+    "hiou_from_counts",
     "match_targets",
     "per_image_metrics",
     "SegmentationMetrics",
@@ -358,12 +365,189 @@ def per_image_metrics(
 
 
 # ----------------------------------------------------------------------------------------------
+# OPDC matching and the hierarchical IoU (PyIRSTDMetrics, "Rethinking Evaluation of IRSTD")
+# ----------------------------------------------------------------------------------------------
+
+#: How an image with no target or no predicted component counts in OPDC's TP/FP/FN:
+#: "correct" (FP = its predicted components, FN = its targets) or "pyirstdmetrics_1.0.2", the kit's
+#: count: it pads the empty side of its target x prediction matrices to one row/column, which then
+#: counts as one unmatched phantom (one FN for a target-free image, one FP for an image predicted
+#: empty), see :func:`opdc_match`.
+OPDC_EMPTY = ("correct", "pyirstdmetrics_1.0.2")
+#: The hierarchical IoU's error analysis, as the kit names it (fractions of the totals it divides).
+HIOU_ERRORS = ("seg_mrg_err", "seg_itf_err", "seg_pcp_err", "loc_itf_err", "loc_pcp_err", "loc_m2s_err", "loc_s2m_err")
+#: What one image contributes to hIoU (kept per image, summed over any set of images).
+OPDC_COUNTS = ("opdc_tp", "opdc_fp", "opdc_fn", "opdc_iou_sum")
+_OPDC_SUMS = OPDC_COUNTS + ("seg_mrg_sum", "seg_itf_sum", "seg_pcp_sum", "loc_itf", "loc_pcp", "loc_m2s", "loc_s2m")
+
+
+def _check_opdc_empty(opdc_empty: str) -> str:
+    if opdc_empty not in OPDC_EMPTY:
+        raise ValueError(f"opdc_empty must be one of {OPDC_EMPTY}, got {opdc_empty!r}")
+    return opdc_empty
+
+
+@dataclass
+class OPDCMatch:
+    """One image's OPDC matching (:func:`opdc_match`): ``pairs`` is ``(k, 2)`` (target index,
+    predicted component index), ordered by target; ``pair_iou`` each pair's IoU; ``counts`` the
+    image's sums of :data:`_OPDC_SUMS` (TP/FP/FN, summed matched IoU, summed segmentation error
+    fractions of the matched pairs, and the localisation error counts)."""
+
+    pairs: np.ndarray
+    pair_iou: np.ndarray
+    counts: dict
+
+
+def _pair_tables(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred_at_overlap: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Intersections (``M x N``, pixels) of every target with every predicted component from the
+    labels (1-based) of the pixels lying in both, and the centroid distances."""
+    m, n = gt.n, pred.n
+    inter = np.bincount((gt_at_overlap - 1) * n + (pred_at_overlap - 1), minlength=m * n).reshape(m, n)
+    dr = gt.centroids[:, None, 0] - pred.centroids[None, :, 0]
+    dc = gt.centroids[:, None, 1] - pred.centroids[None, :, 1]
+    return inter, np.sqrt(dr * dr + dc * dc)
+
+
+def opdc_match(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred_at_overlap: np.ndarray,
+               overlap_threshold: float = 0.5, match_distance: float = 3.0, opdc_empty: str = "correct") -> OPDCMatch:
+    """OPDC matching ("overlap priority, distance compensation") of one image and its hIoU sums.
+
+    As the kit (PyIRSTDMetrics 1.0.2, ``OPDCMatching``) defines it: (1) an optimal one-to-one
+    assignment of targets to predicted components minimising the total centroid distance
+    (Hungarian, ``scipy.optimize.linear_sum_assignment``), of which only the pairs whose IoU is
+    at least ``overlap_threshold`` (0.5) are kept; (2) the targets and components left are
+    assigned again by distance among themselves, pairs strictly closer than ``match_distance``
+    (3 px) kept. Each target and each component is matched at most once. ``gt_at_overlap`` /
+    ``pred_at_overlap``: the 1-based labels of the pixels in both a target and a component.
+
+    Error analysis (the kit's ``HierarchicalIoUBasedErrorAnalysis``): of each matched pair's
+    union, the fractions predicted on another target (merge, ``seg_mrg``), predicted on
+    background (interference, ``seg_itf``) and missed (perception, ``seg_pcp``), so that
+    seg IoU + the three = 1 per pair; components with neither IoU >= 0.5 nor distance < 3 to any
+    target (``loc_itf``), targets with no such component (``loc_pcp``), and those left unmatched
+    only by the one-to-one assignment (``loc_m2s`` components, ``loc_s2m`` targets).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    _check_opdc_empty(opdc_empty)
+    m, n = gt.n, pred.n
+    counts = dict.fromkeys(_OPDC_SUMS, 0)
+    counts.update(opdc_iou_sum=0.0, seg_mrg_sum=0.0, seg_itf_sum=0.0, seg_pcp_sum=0.0)
+    no_pairs = OPDCMatch(np.zeros((0, 2), dtype=np.int64), np.zeros(0), counts)
+    if m == 0 or n == 0:
+        # The kit pads the empty side to one row/column that nothing matches: one phantom.
+        fp = max(n, 1) if opdc_empty != "correct" else n
+        fn = max(m, 1) if opdc_empty != "correct" else m
+        counts.update(opdc_fp=fp, opdc_fn=fn, loc_itf=fp, loc_pcp=fn)
+        return no_pairs
+    inter, dist = _pair_tables(gt, pred, gt_at_overlap, pred_at_overlap)
+    union = gt.areas[:, None] + pred.areas[None, :] - inter
+    iou = inter / union
+    valid_iou = iou >= overlap_threshold
+    valid_dist = dist < match_distance
+    matched = np.zeros((m, n), dtype=bool)
+    if valid_iou.any():
+        rows, cols = linear_sum_assignment(dist)
+        matched[rows, cols] = True
+        matched &= valid_iou
+    if valid_dist.any():
+        free_rows = np.flatnonzero(~matched.any(axis=1))
+        free_cols = np.flatnonzero(~matched.any(axis=0))
+        rows, cols = linear_sum_assignment(dist[np.ix_(free_rows, free_cols)])
+        rows, cols = free_rows[rows], free_cols[cols]
+        keep = valid_dist[rows, cols]
+        matched[rows[keep], cols[keep]] = True
+    ti, pj = np.nonzero(matched)  # row-major: ordered by target, as the kit sums
+    tp = int(ti.size)
+    candidate = valid_iou | valid_dist
+    itf = int(np.count_nonzero(~candidate.any(axis=0)))
+    pcp = int(np.count_nonzero(~candidate.any(axis=1)))
+    pair_union = union[ti, pj]
+    on_targets = inter.sum(axis=0)[pj]  # the component's pixels on any target
+    counts.update(
+        opdc_tp=tp, opdc_fp=n - tp, opdc_fn=m - tp,
+        opdc_iou_sum=float(np.sum(iou[ti, pj])) if tp else 0.0,
+        seg_mrg_sum=float(np.sum((on_targets - inter[ti, pj]) / pair_union)) if tp else 0.0,
+        seg_itf_sum=float(np.sum((pred.areas[pj] - on_targets) / pair_union)) if tp else 0.0,
+        seg_pcp_sum=float(np.sum((gt.areas[ti] - inter[ti, pj]) / pair_union)) if tp else 0.0,
+        loc_itf=itf, loc_pcp=pcp, loc_m2s=n - tp - itf, loc_s2m=m - tp - pcp,
+    )
+    return OPDCMatch(np.stack([ti, pj], axis=1), iou[ti, pj], counts)
+
+
+def hiou_from_counts(counts: dict) -> dict:
+    """hIoU and its parts (percent) from summed OPDC counts (:data:`OPDC_COUNTS`, and the error
+    sums when present). seg IoU = summed IoU of matched pairs / TP; loc IoU = TP / (TP + FP + FN);
+    hIoU = seg IoU x loc IoU (the kit's fractions, here x100). *Choice*: with no matched target
+    seg IoU is NaN (undefined; the kit writes 0) and hIoU is 0 (nothing localised) unless there
+    is neither a target nor a prediction anywhere (NaN)."""
+    nan = float("nan")
+    tp, fp, fn = (float(counts[k]) for k in ("opdc_tp", "opdc_fp", "opdc_fn"))
+    total = tp + fp + fn
+    seg = counts["opdc_iou_sum"] / tp if tp else nan
+    loc = tp / total if total else nan
+    out = {
+        "hIoU": 100.0 * seg * loc if tp else (0.0 if total else nan),
+        "seg_IoU": 100.0 * seg,
+        "loc_IoU": 100.0 * loc,
+    }
+    if "seg_mrg_sum" in counts:
+        for name in ("seg_mrg", "seg_itf", "seg_pcp"):
+            out[f"{name}_err"] = 100.0 * counts[f"{name}_sum"] / tp if tp else nan
+        for name in ("loc_itf", "loc_pcp", "loc_m2s", "loc_s2m"):
+            out[f"{name}_err"] = 100.0 * counts[name] / total if total else nan
+    return out
+
+
+def _labels_at(flat_index: np.ndarray, width: int, labelled) -> np.ndarray:
+    """Labels (0 background) at flat image indices, from :func:`_label_foreground`'s box."""
+    if labelled is None:
+        return np.zeros(flat_index.size, dtype=np.int64)
+    r0, c0, sub, lab, _ = labelled
+    r = flat_index // width - r0
+    c = flat_index % width - c0
+    inside = (r >= 0) & (r < sub.shape[0]) & (c >= 0) & (c < sub.shape[1])
+    out = np.zeros(flat_index.size, dtype=np.int64)
+    out[inside] = lab[r[inside], c[inside]]
+    return out
+
+
+def _overlap_labels(mask: np.ndarray, mask_labelled, pred_labelled) -> tuple[np.ndarray, np.ndarray]:
+    """1-based target and component labels of the pixels in both (target pixels are few)."""
+    flat = np.flatnonzero(mask.ravel())
+    width = mask.shape[1]
+    g = _labels_at(flat, width, mask_labelled)
+    p = _labels_at(flat, width, pred_labelled)
+    both = p > 0
+    return g[both], p[both]
+
+
+def hiou_image(pred: Any, mask: Any, overlap_threshold: float = 0.5, match_distance: float = 3.0,
+               connectivity: int = 8, opdc_empty: str = "correct") -> OPDCMatch:
+    """OPDC matching of one ``H x W`` binary prediction (non-bool: ``> 0.5``) to ``mask``
+    (non-bool: ``> 0``); :func:`hiou_from_counts` of ``.counts`` gives the image's hIoU."""
+    p = _to_numpy(pred)
+    k = _to_numpy(mask)
+    if p.shape != k.shape or p.ndim != 2:
+        raise ValueError(f"pred shape {tuple(p.shape)} and mask shape {tuple(k.shape)} must be the same HxW")
+    p = _binarize_scores(p, 0.5)
+    k = _binarize_mask(k)
+    ml, pl = _label_foreground(k, connectivity), _label_foreground(p, connectivity)
+    gt = _box_components(*ml) if ml is not None else _EMPTY_COMPONENTS
+    pr = _box_components(*pl) if pl is not None else _EMPTY_COMPONENTS
+    return opdc_match(gt, pr, *_overlap_labels(k, ml, pl), overlap_threshold, match_distance, opdc_empty)
+
+
+# ----------------------------------------------------------------------------------------------
 # Streaming metrics at one threshold
 # ----------------------------------------------------------------------------------------------
 
-PER_IMAGE_COUNTS = ("intersection", "union", "n_targets", "n_matched", "n_false_alarm_pixels", "n_pixels", "target_pixels")
+PER_IMAGE_COUNTS = ("intersection", "union", "n_targets", "n_matched", "n_false_alarm_pixels", "n_pixels", "target_pixels") + OPDC_COUNTS
 """What :class:`SegmentationMetrics` keeps of each image with ``per_image=True``: enough to
-recompute IoU, nIoU, Pd and Fa over any subset or resample of the images."""
+recompute IoU, nIoU, Pd, Fa and hIoU over any subset or resample of the images. Records written
+before hIoU lack :data:`OPDC_COUNTS`: their hIoU cannot be recomputed (tables say so)."""
 
 
 class SegmentationMetrics:
@@ -374,7 +558,12 @@ class SegmentationMetrics:
     ``Fa`` (x1e-6), ``n_images``, ``n_targets`` and the raw counts (``n_matched``,
     ``n_false_alarm_pixels``, ``n_pixels``, ``n_pred_components``, ``n_false_alarm_components``,
     ``intersection``, ``union``) plus ``threshold``, ``fa_mode``, ``connectivity``,
-    ``match_distance``. Only counts are kept between updates; with ``per_image=True`` each
+    ``match_distance``; the hierarchical IoU of the same binary maps (``hIoU``, ``seg_IoU``,
+    ``loc_IoU`` and the error analysis :data:`HIOU_ERRORS`, percent; :func:`hiou_from_counts`,
+    OPDC with ``overlap_threshold`` 0.5 and the same ``match_distance``; ``opdc_empty`` as in
+    :data:`OPDC_EMPTY`) and pixel-level ``precision``, ``recall`` and ``F1`` (percent, over the
+    whole set: ``TP / (TP + FP)``, ``TP / (TP + FN)``, their harmonic mean; the kit's
+    ``sample_based=False``, F-measure with beta 1). Only counts are kept between updates; with ``per_image=True`` each
     image's counts are also kept, one dict per update in ``rows`` (the fields of
     :data:`PER_IMAGE_COUNTS`), so that intervals can resample images. ``niou_empty``: "zero"
     (default, the toolbox) or "one", the nIoU of an image whose mask and prediction are both
@@ -382,8 +571,11 @@ class SegmentationMetrics:
     """
 
     def __init__(self, threshold: float = 0.5, match_distance: float = 3.0, connectivity: int = 8, fa_mode: str = "correct",
-                 per_image: bool = False, niou_empty: str = "zero"):
+                 per_image: bool = False, niou_empty: str = "zero", overlap_threshold: float = 0.5,
+                 opdc_empty: str = "correct"):
         self.niou_empty = _check_niou_empty(niou_empty)
+        self.overlap_threshold = float(overlap_threshold)
+        self.opdc_empty = _check_opdc_empty(opdc_empty)
         self.threshold = float(threshold)
         self.match_distance = float(match_distance)
         self.connectivity = _check_connectivity(connectivity)
@@ -402,6 +594,8 @@ class SegmentationMetrics:
         self.n_false_alarm_components = 0
         self.false_alarm_pixels = 0
         self.n_pixels = 0
+        self.target_pixels = 0
+        self.opdc = dict.fromkeys(_OPDC_SUMS, 0)
         self.rows: list[dict] = []
 
     def update(self, scores: Any, masks: Any) -> None:
@@ -415,12 +609,17 @@ class SegmentationMetrics:
         self.intersection += inter
         self.union += union
         self.niou_sum += 1.0 if union == 0 and self.niou_empty == "one" else inter / (union + EPS)
-        match = _match_components(
-            find_components(mask, self.connectivity),
-            find_components(pred, self.connectivity),
-            self.match_distance,
-            self.fa_mode,
-        )
+        mask_labelled = _label_foreground(mask, self.connectivity)
+        pred_labelled = _label_foreground(pred, self.connectivity)
+        gt = _box_components(*mask_labelled) if mask_labelled is not None else _EMPTY_COMPONENTS
+        components = _box_components(*pred_labelled) if pred_labelled is not None else _EMPTY_COMPONENTS
+        match = _match_components(gt, components, self.match_distance, self.fa_mode)
+        opdc = opdc_match(gt, components, *_overlap_labels(mask, mask_labelled, pred_labelled),
+                          self.overlap_threshold, self.match_distance, self.opdc_empty).counts
+        for key, value in opdc.items():
+            self.opdc[key] += value
+        target_pixels = int(np.count_nonzero(mask))
+        self.target_pixels += target_pixels
         self.n_targets += match.n_targets
         self.n_matched += match.n_matched
         self.n_pred_components += match.n_pred_components
@@ -431,9 +630,16 @@ class SegmentationMetrics:
         if self.per_image:
             self.rows.append({"intersection": inter, "union": union, "n_targets": match.n_targets,
                               "n_matched": match.n_matched, "n_false_alarm_pixels": match.false_alarm_pixels,
-                              "n_pixels": int(pred.size), "target_pixels": int(np.count_nonzero(mask))})
+                              "n_pixels": int(pred.size), "target_pixels": target_pixels,
+                              **{k: opdc[k] for k in OPDC_COUNTS}})
 
     def compute(self) -> dict:
+        nan = float("nan")
+        return {**self._core(), **hiou_from_counts(self.opdc), **_pixel_prf(self.intersection, self.union, self.target_pixels),
+                **{k: self.opdc[k] for k in OPDC_COUNTS}, "overlap_threshold": self.overlap_threshold,
+                "opdc_empty": self.opdc_empty}
+
+    def _core(self) -> dict:
         nan = float("nan")
         return {
             "IoU": 100.0 * self.intersection / (self.union + EPS),
@@ -454,6 +660,17 @@ class SegmentationMetrics:
             "connectivity": self.connectivity,
             "fa_mode": self.fa_mode,
         }
+
+
+def _pixel_prf(intersection: float, union: float, target_pixels: float) -> dict:
+    """Pixel precision, recall and F1 (percent) from set-level counts: TP = intersection,
+    predicted pixels = union - target pixels + TP. NaN where a denominator is 0."""
+    nan = float("nan")
+    predicted = union - target_pixels + intersection
+    precision = intersection / predicted if predicted else nan
+    recall = intersection / target_pixels if target_pixels else nan
+    f1 = 2 * intersection / (predicted + target_pixels) if predicted + target_pixels else nan
+    return {"precision": 100.0 * precision, "recall": 100.0 * recall, "F1": 100.0 * f1}
 
 
 # ----------------------------------------------------------------------------------------------
