@@ -70,3 +70,19 @@ def test_parity_rows_come_from_records_and_the_readme_row_from_the_reference(tin
     assert math.isnan(readme["nIoU"]) and readme["IoU 95% CI"] == ""
     fig = training_curves_figure({"a": __import__("pandas").DataFrame(a.details() and [{"epoch": 1, "train_loss": 0.9, "time_s": 1.0}])})
     assert len(fig.axes) == 2
+
+
+def test_the_parity_notebook_renders_from_the_committed_records(tmp_path):
+    """The committed notebook's default rows name committed records; it renders without training."""
+    import papermill as pm
+    import pandas as pd
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    pm.execute_notebook(str(repo / "notebooks" / "toolbox_parity_nuaa.ipynb"), str(tmp_path / "out.ipynb"),
+                        parameters={"results_dir": str(tmp_path)}, progress_bar=False, kernel_name="python3")
+    table = pd.read_csv(tmp_path / "cpu-nuaa" / "tables" / "toolbox_parity.csv")
+    assert TOOLBOX_README in set(table["source"]) and PACKAGE in set(table["source"])
+    assert (tmp_path / "cpu-nuaa" / "figures" / "toolbox_parity_curves.png").stat().st_size > 10_000
+    committed = pd.read_csv(repo / "results" / "cpu-nuaa" / "tables" / "toolbox_parity.csv")
+    pd.testing.assert_frame_equal(table, committed)

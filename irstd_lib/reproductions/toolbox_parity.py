@@ -38,7 +38,8 @@ from irstd_lib.bootstrap import bootstrap_intervals
 from irstd_lib.paper_reference import reported
 
 __all__ = ["PACKAGE", "TOOLBOX_README", "TOOLBOX_RUN", "ParityRow", "ToolboxLog", "export_package_predictions",
-           "parity_table", "read_toolbox_log", "training_curves_figure"]
+           "parity_table", "read_toolbox_log", "record_package_checkpoint", "record_toolbox_checkpoint",
+           "training_curves_figure"]
 
 PACKAGE = "this package"
 TOOLBOX_RUN = "toolbox run here"
@@ -218,3 +219,65 @@ def training_curves_figure(curves: dict[str, pd.DataFrame], title: str = ""):
     ax_time.set_yscale("log")
     fig.tight_layout()
     return fig
+
+
+def record_toolbox_checkpoint(pred_dir, log_path, epoch: int, data_config, data_root, results_dir=None,
+                              provenance: dict | None = None):
+    """Score the toolbox's exported maps of its epoch-``epoch`` checkpoint (``pred_dir``, with the
+    ``toolbox_metrics.json`` its own metric code wrote beside them, if any) and record them with
+    the log's history up to that epoch."""
+    import json
+
+    from irstd_lib.runs.external import score_external_run
+
+    log = read_toolbox_log(log_path)
+    own = Path(pred_dir) / "toolbox_metrics.json"
+    info = dict(provenance or {}, epoch=epoch, toolbox_log_starts=log.starts)
+    if own.is_file():
+        info["toolbox_metrics"] = json.loads(own.read_text())
+    return score_external_run("acm", f"BasicIRSTD, epoch {epoch}", pred_dir, data_config, data_root, results_dir,
+                              provenance=info, history=log.upto(epoch))
+
+
+def record_package_checkpoint(config, checkpoint, data_root, results_dir=None, work_dir=None, provenance: dict | None = None):
+    """Export the predictions of one checkpoint of this package's run ``config`` and record them
+    like the toolbox's (so both frameworks' checkpoints are scored by one path), with the
+    checkpoint's history."""
+    import tempfile
+
+    from irstd_lib.models.weights import torch_load
+    from irstd_lib.runs.external import score_external_run
+    from irstd_lib.runs.training import prepare_run
+
+    state = torch_load(checkpoint)
+    epoch = int(state["epoch"])
+    digest = prepare_run(config, data_root).hash
+    history = [{k: row[k] for k in ("epoch", "train_loss", "lr", "time_s") if k in row} for row in state["history"]]
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        export_package_predictions(config, data_root, checkpoint, tmp)
+        return score_external_run(config.model, f"irstd-lang, epoch {epoch} of run {digest}", tmp, config.data, data_root,
+                                  results_dir, provenance=dict(provenance or {}, epoch=epoch, run=digest), history=history)
+
+
+def parity_caption(table: pd.DataFrame, dataset: str = "NUAA-SIRST") -> str:
+    """What the parity table's rows are, in words: the epochs they were trained to, how they are scored."""
+    measured = table[table["source"] != TOOLBOX_README]
+    epochs = sorted(set(int(e) for e in measured["epochs"]))
+    unfinished = [e for e in epochs if e < 400]
+    text = (f"ACM on {dataset} under the toolbox's protocol (its 213/214 split, 256 crops, SoftIoU, Adam 5e-4, batch 16, "
+            f"MultiStepLR at 200 and 300, 400 epochs; test on whole images padded to a multiple of 32, threshold 0.5). "
+            f"'{PACKAGE}': trained by irstd-lang (notebooks/configs/acm_toolbox_nuaa.json); '{TOOLBOX_RUN}': the toolbox's "
+            f"own train.py (XinyiYing/BasicIRSTD 95650c3, patched only to run on CPU and resume), same CPU, data and seed; "
+            f"both scored by this package's metric code from their float score maps (Fa x1e-6, pixels; 95% bootstrap "
+            f"intervals over the test images). '{TOOLBOX_README}': the published row, as reported. ")
+    if unfinished:
+        text += (f"Rows at epoch {', '.join(map(str, unfinished))} are checkpoints of 400-epoch runs still under way, "
+                 f"compared at the same epoch"
+                 + (" (before the first learning-rate step at 200)" if max(unfinished) <= 200 else "")
+                 + "; they are not the protocol's final numbers. ")
+    text += ("'s per epoch': the median wall seconds per epoch of the run's history, 1 thread, on a 2-core machine shared "
+             "with other work (not a speed comparison: irstd_lib.benchmarks.toolbox_speed measures both side by side). ")
+    text += ("One difference in scoring: NUAA-SIRST's Misc_111 has a mask larger than its image; this package resizes the "
+             "mask to the image, the toolbox's loader crops the mask's top-left corner (with that crop this package's "
+             "metric code gives the toolbox's own numbers exactly).")
+    return text
