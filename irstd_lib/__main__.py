@@ -70,7 +70,7 @@ def options(table, only: tuple[str, ...] | None = None, **changes: dict):
 def _open_dataset(args: argparse.Namespace):
     from irstd_lib.data import IRSTDDataset
 
-    return IRSTDDataset(
+    dataset = IRSTDDataset(
         args.data,
         split=args.split,
         layout=args.layout,
@@ -78,7 +78,11 @@ def _open_dataset(args: argparse.Namespace):
         split_version=args.split_version,
         descriptions=None,
         on_size_mismatch=args.on_size_mismatch,
+        mask_dir=args.mask_dir,
     )
+    if dataset.mask_dir_note:  # which mask folder was read where there was a choice (DenseSIRST)
+        print(dataset.mask_dir_note, file=sys.stderr)
+    return dataset
 
 
 def _print_metrics(result: dict, as_json: bool) -> None:
@@ -301,6 +305,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 @options(DATASET_OPTIONS, only=("split_dir",),
          split_dir=dict(help="check only the split lists of this folder (relative to ROOT or absolute)"))
 @options(DATASET_OPTIONS, only=("layout",), layout=dict(help="auto, nuaa, irstd1k, nudt, plain, sirst_v2, voc (default: auto)"))
+@options(DATASET_OPTIONS, only=("mask_dir",))
 @arg("action", choices=["check", "figure"], help="check: report the dataset's contents and flaws; figure: target sizes and "
                                                  "local signal-to-clutter ratio per split (irstd_lib.data.target_stats)")
 @arg("root", type=Path, metavar="ROOT", help="dataset root")
@@ -309,7 +314,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
     if args.action == "figure":
         return _datasets_figure(args)
-    report = check_dataset(args.root, layout=args.layout, split_dir=args.split_dir)
+    report = check_dataset(args.root, layout=args.layout, split_dir=args.split_dir, mask_dir=args.mask_dir)
     print(json.dumps(report.to_dict(), sort_keys=True) if args.json else format_report(report))
     return report.exit_code
 
@@ -326,7 +331,8 @@ def _datasets_figure(args: argparse.Namespace) -> int:
     for split in args.splits:
         # A mask of another size than its image (NUAA-SIRST's Misc_111) is resized, with a warning.
         dataset = IRSTDDataset(args.root, split=split, layout=args.layout, split_dir=args.split_dir,
-                               split_version=args.split_version, descriptions=None, on_size_mismatch="resize")
+                               split_version=args.split_version, descriptions=None, on_size_mismatch="resize",
+                               mask_dir=args.mask_dir)
         frames.append(target_statistics(dataset).assign(split=split))
     stats = pd.concat(frames, ignore_index=True)
     out = args.out or Path("target_statistics.png")

@@ -34,6 +34,7 @@ DATASET_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--split-version", "split_version", dict(default=None, help="version of versioned split lists, <split>_<version>.txt (SIRST v2: full, v1, v1fullv2target; default: the layout's)")),
     ("--layout", "layout", dict(default="auto", help="folder layout: auto, nuaa, irstd1k, nudt, plain, sirst_v2, voc (default: auto)")),
     ("--split-dir", "split_dir", dict(default=None, help="folder of split lists inside the root, e.g. idx_320 (default: idx_427 for SIRST, else the root)")),
+    ("--mask-dir", "mask_dir", dict(default=None, help="mask folder, relative to the root or absolute (default: the layout's; DenseSIRST: SIRST/BinaryMask, its targets, not SkySeg/BinaryMask, its sky)")),
     (
         "--on-size-mismatch",
         "on_size_mismatch",

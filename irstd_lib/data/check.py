@@ -3,7 +3,11 @@
 ``check_dataset(root)`` looks at every split list and every image and mask of a dataset
 (:mod:`irstd_lib.data.layout` decides where they are) and returns a :class:`DatasetReport`:
 
-- the layout detected; every split list found (``idx_427/test.txt``, ``splits/test_full.txt``...)
+- the layout detected and the published form it is (``published``: "IRSTD-1k as ISNet
+  publishes it", "SIRST3 ... as BasicIRSTD lists it"...,
+  :func:`irstd_lib.data.layout.published_form`); the mask folder read and, where there was a
+  choice (DenseSIRST's ``SIRST/BinaryMask`` and ``SkySeg/BinaryMask``), the others;
+- every split list found (``idx_427/test.txt``, ``splits/test_full.txt``...)
   with its number of names;
 - image sizes (``W x H`` and how many images have each) and modes (``L``, ``RGB``...), the
   same for masks;
@@ -42,6 +46,7 @@ from irstd_lib.data.layout import (
     index_folder,
     mask_stem,
     merged_index,
+    published_form,
     read_split_list,
 )
 from irstd_lib.data.readers import IMAGE_EXTENSIONS, read_mask
@@ -101,6 +106,10 @@ class DatasetReport:
     ignored_files: dict[str, int]
     issues: list[Issue] = field(default_factory=list)
     seconds: float = 0.0
+    published: str = ""
+    #: every mask folder found when there was a choice (relative to root), and which was read
+    mask_dirs_found: list[str] = field(default_factory=list)
+    mask_dir_note: str | None = None
 
     @property
     def errors(self) -> list[Issue]:
@@ -119,8 +128,11 @@ class DatasetReport:
         return {
             "root": self.root,
             "layout": self.layout,
+            "published": self.published,
             "image_dirs": list(self.image_dirs),
             "masks_dir": self.masks_dir,
+            "mask_dirs_found": list(self.mask_dirs_found),
+            "mask_dir_note": self.mask_dir_note,
             "split_lists": [vars(s).copy() for s in self.split_lists],
             "n_images": self.n_images,
             "n_masks": self.n_masks,
@@ -169,11 +181,14 @@ def _list_files(root: Path, split_dir: str | os.PathLike | None) -> list[Path]:
     return files
 
 
-def _ignored(folder: Path) -> Counter:
-    """Non-image entries of a folder: ``*.<ext>`` by extension, else by name (``.DS_Store``)."""
+def _ignored(folder: Path, nested: bool = False) -> Counter:
+    """Non-image entries of a folder: ``*.<ext>`` by extension, else by name (``.DS_Store``);
+    ``nested``: its sub-folders are read, not ignored (IRDST's sequences)."""
     counts: Counter = Counter()
     with os.scandir(folder) as it:
         for entry in it:
+            if nested and entry.is_dir():
+                continue
             stem, ext = os.path.splitext(entry.name)
             if ext.lower() in IMAGE_EXTENSIONS and entry.is_file():
                 continue
@@ -182,16 +197,18 @@ def _ignored(folder: Path) -> Counter:
 
 
 def check_dataset(root: str | os.PathLike, layout: str = "auto",
-                  split_dir: str | os.PathLike | None = None) -> DatasetReport:
+                  split_dir: str | os.PathLike | None = None,
+                  mask_dir: str | os.PathLike | None = None) -> DatasetReport:
     """Check the dataset at ``root`` (see the module docstring); never raises for a flaw of the
-    data, only for a root that is no dataset at all (DatasetError) or a bad argument."""
+    data, only for a root that is no dataset at all (DatasetError) or a bad argument.
+    ``mask_dir`` chooses the mask folder (relative to root or absolute; default: the layout's)."""
     start = time.perf_counter()
     if layout != "auto" and layout not in LAYOUTS:
         raise ValueError(f"layout must be 'auto' or one of {LAYOUTS}, got {layout!r}")
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(root, "dataset root not found (or not a folder)")
-    folders = dataset_folders(root, layout)
+    folders = dataset_folders(root, layout, mask_dir)
     issues: list[Issue] = []
 
     def add(severity: str, kind: str, path: Path | str, message: str) -> None:
@@ -231,11 +248,12 @@ def check_dataset(root: str | os.PathLike, layout: str = "auto",
                         f"{len(both)} name(s) also in the training list {_rel(train_file, root)}: {shown}")
 
     # -- files --------------------------------------------------------------------------------
-    image_index = merged_index(folders.image_dirs)
-    mask_index = index_folder(folders.masks_dir)
+    nested = any("/" in n for names in list_names.values() for n in names)  # IRDST: <sequence>/<frame>
+    image_index = merged_index(folders.image_dirs, nested)
+    mask_index = index_folder(folders.masks_dir, nested)
     ignored: Counter = Counter()
     for folder in list(folders.image_dirs) + [folders.masks_dir]:
-        for key, n in _ignored(folder).items():
+        for key, n in _ignored(folder, nested).items():
             ignored[f"{_rel(folder, root)}/{key}"] += n
 
     listed: dict[str, Path] = {}
@@ -355,6 +373,9 @@ def check_dataset(root: str | os.PathLike, layout: str = "auto",
     return DatasetReport(
         root=str(root),
         layout=resolved_layout,
+        published=published_form(root, folders, naming),
+        mask_dirs_found=[_rel(d, root) for d in folders.mask_dir_candidates],
+        mask_dir_note=folders.mask_dir_note,
         image_dirs=[_rel(d, root) for d in folders.image_dirs],
         masks_dir=_rel(folders.masks_dir, root),
         split_lists=lists,
@@ -395,6 +416,11 @@ def format_report(report: DatasetReport) -> str:
         f"dataset    {report.root}",
         f"layout     {report.layout} (images: {', '.join(d + '/' for d in report.image_dirs)}; "
         f"masks: {report.masks_dir}/)",
+        f"published  {report.published}",
+    ]
+    if report.mask_dir_note:
+        out.append(f"masks      {report.mask_dir_note}")
+    out += [
         f"split lists ({len(report.split_lists)}):",
     ]
     width = max((len(s.path) for s in report.split_lists), default=0)

@@ -126,6 +126,12 @@ class IRSTDDataset:
             else ``full``, else an error listing the versions.
         descriptions: "auto", "target", "scene" or None.
         on_size_mismatch: "error" or "resize" (mask resized to the image by nearest neighbour).
+        mask_dir: the mask folder, relative to root or absolute (default: the layout's; for
+            DenseSIRST as published ``SIRST/BinaryMask``, its targets, not ``SkySeg/BinaryMask``,
+            its sky; ``mask_dir_note`` and ``issues`` then say which was read).
+
+    Names may hold sub-folders (IRDST's ``44/1(814)``: ``images/44/1(814).bmp``); the image and
+    mask folders are then listed with their sub-folders.
 
     Attributes: ``root``, ``split``, ``layout`` (resolved), ``split_files`` (list files read),
     ``names``, ``image_paths``, ``mask_paths``, ``description_paths`` (None when not loaded),
@@ -141,6 +147,7 @@ class IRSTDDataset:
         descriptions: str | None = "auto",
         on_size_mismatch: str = "error",
         split_version: str | None = None,
+        mask_dir: str | os.PathLike | None = None,
     ):
         if layout != "auto" and layout not in LAYOUTS:
             raise ValueError(f"layout must be 'auto' or one of {LAYOUTS}, got {layout!r}")
@@ -160,7 +167,11 @@ class IRSTDDataset:
 
         if not self.root.is_dir():
             raise DatasetError(self.root, "dataset root not found (or not a folder)")
-        folders = dataset_folders(self.root, layout)
+        folders = dataset_folders(self.root, layout, mask_dir)
+        #: which mask folder was read when there was a choice (DenseSIRST), else None
+        self.mask_dir_note: str | None = folders.mask_dir_note
+        if self.mask_dir_note:
+            self.issues.append(self.mask_dir_note)
         self.image_dirs: list[Path] = list(folders.image_dirs)
         self.images_dir = self.image_dirs[0] if folders.structure != "sirst_v2" else self.root / "images"
         self.masks_dir = folders.masks_dir
@@ -171,8 +182,9 @@ class IRSTDDataset:
         self.split_files: list[Path] = list(lists.files)
         self.names: list[str] = list(lists.names)
 
-        image_index = merged_index(self.image_dirs)
-        mask_index = merged_index([self.masks_dir])
+        nested = any("/" in n for n in self.names)  # IRDST: <sequence>/<frame>
+        image_index = merged_index(self.image_dirs, nested)
+        mask_index = merged_index([self.masks_dir], nested)
         if folders.structure != "standard":
             self.layout = folders.structure
             naming = self.layout

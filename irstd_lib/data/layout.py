@@ -6,21 +6,26 @@ for every name of a split when a dataset is constructed.
 Split lists
     Text files of names without extension, one per line. Stray whitespace, CRLF line ends and a
     UTF-8 byte-order mark are tolerated, blank lines are ignored, and a name that carries an
-    image extension (``Misc_1.png``) has it removed. A name listed twice in one file is an
-    error (it would count twice in every metric). Where the lists are:
+    image extension (``Misc_1.png``) has it removed, and so has a leading ``/`` (IRDST's lists,
+    as RDIAN and BasicIRSTD publish them, name ``/44/1(814)`` for ``images/44/1(814).bmp``: a
+    name may hold sub-folders, read below ``images/`` and ``masks/``). A name listed twice in
+    one file is an error (it would count twice in every metric). Where the lists are:
 
     - SIRST as its authors publish it (NUAA-SIRST): ``idx_427/{train,val,trainval,test,
       trainvaltest}.txt`` and ``idx_320/...`` side by side. ``idx_427`` is the default, as in
       the papers; ``split_dir="idx_320"`` picks the other one.
-    - IRSTD-1k, LangIR, the synthetic set: ``root/{trainval,test}.txt`` (``train.txt`` and
-      ``val.txt`` when present).
-    - BasicIRSTD: ``root/img_idx/train_<X>.txt`` and ``test_<X>.txt``. ``train`` (and
+    - IRSTD-1k (as ISNet publishes it), LangIR, the synthetic set: ``root/{trainval,test}.txt``
+      (``train.txt`` and ``val.txt`` when present).
+    - BasicIRSTD (XinyiYing/BasicIRSTD's ``datasets/<X>/img_idx/``: NUAA-SIRST, NUDT-SIRST,
+      IRSTD-1K, SIRST3, NUDT-SIRST-Sea, IRDST as ``IRDST-real``; SCTransNet's SIRST3 the same):
+      ``root/img_idx/train_<X>.txt`` and ``test_<X>.txt``. ``train`` (and
       ``trainval``, since BasicIRSTD has no validation list) map to the single ``train_*.txt``,
       ``test`` to the single ``test_*.txt``; several candidates are an error that lists them
       (pass ``split_version="<X>"``, or ``split_dir`` and a full file name such as
       ``split="train_NUAA-SIRST"``, to choose).
     - DNA-Net's copies of NUDT-SIRST / IRSTD-1k / NUAA-SIRST: ``root/50_50/{train,test}.txt``
-      (or another ``root/idx_*/`` folder). DNA-Net has no validation list, so in such a split
+      (or another ``<n>_<m>`` folder, ``10000_100`` for NUST-SIRST, or a ``root/idx_*/`` folder,
+      ``idx_4961+847`` for MTU-Net's NUDT-SIRST-Sea). DNA-Net has no validation list, so in such a split
       folder (any folder other than the root) without a validation list ``trainval`` reads
       ``train.txt``.
     - SIRST v2 (``root/splits/``) and VOC-style devkits (``root/Splits/``): versioned lists
@@ -38,8 +43,9 @@ Split lists
 
     Search order when ``split_dir`` is None (the first that exists wins): ``root/idx_427``
     (SIRST; so ``idx_427`` beats ``idx_320`` and ``50_50``); ``root`` if it holds any of the
-    standard list files; ``root/50_50`` (DNA-Net); the single other ``root/idx_*`` folder
-    (several, without ``idx_427`` or ``50_50``, are an error naming them: pass ``split_dir``);
+    standard list files; ``root/50_50`` (DNA-Net); the single other ``root/idx_*`` or
+    ``root/<n>_<m>`` folder (several, without ``idx_427`` or ``50_50``, are an error naming
+    them: pass ``split_dir``);
     ``root/img_idx`` (BasicIRSTD); ``root/splits`` (SIRST v2); ``root/Splits`` (VOC devkits);
     else ``root``. ``split_dir`` may be relative to ``root`` or absolute.
 
@@ -55,7 +61,12 @@ Folders and mask naming (``layout``)
       mask share the name, ``images/<name>.<ext>`` and ``masks/<name>.<ext>``. The three differ
       only in the names the datasets use; the name pattern is not enforced (a renamed copy of
       IRSTD-1k still reads with ``layout="irstd1k"``). DNA-Net's copies (``50_50/``) are
-      ``nudt`` / ``irstd1k`` / ``nuaa`` folders.
+      ``nudt`` / ``irstd1k`` / ``nuaa`` folders. IRSTD-1k as ISNet publishes it (RuiZhang97/ISNet:
+      ``IRSTD1k_Img/<name>.png``, ``IRSTD1k_Label/<name>.png``, ``trainval.txt``/``test.txt``)
+      reads as it is: a root without ``images/`` that holds ``IRSTD1k_Img/`` takes it and
+      ``IRSTD1k_Label/`` as its image and mask folders. SIRST3 (SCTransNet, BasicIRSTD: the
+      three sets merged into one ``images/`` + ``masks/``, masks named as their images) is
+      ``plain``: its names mix ``Misc_*``, ``XDU*`` and digits.
     - ``"sirst_v2"``: SIRST v2 (Dai et al., TGRS 2023) as its authors publish it: images in
       ``images/targets/<name>.png`` and ``images/backgrounds/<name>.png`` (scenes without any
       target), masks ``annotations/masks/<name>_pixels0.png`` (0/255, all zero for
@@ -68,7 +79,13 @@ Folders and mask naming (``layout``)
       lists ``Splits/<split>_<version>.txt``. The mask folder is the single folder named
       ``BinaryMask`` one or two levels below root (``root/BinaryMask``,
       ``root/SIRST/BinaryMask``); when there is none, the single ``masks``/``mask`` folder at
-      those depths; several candidates are an error naming them.
+      those depths. DenseSIRST as GrokCV publishes it (``data/SIRSTdevkit/``) holds two:
+      ``SIRST/BinaryMask/`` ("SIRST corresponds to infrared small targets", its README) and
+      ``SkySeg/BinaryMask/`` ("SkySeg corresponds to sky segmentation"); *choice*: the target
+      masks, ``SIRST/BinaryMask``, are read when every other candidate lies under ``SkySeg/``,
+      and the reader says so (``DatasetFolders.mask_dir_note``); any other several candidates
+      are an error naming them. ``mask_dir`` (``--mask-dir``) chooses the mask folder of any
+      layout, relative to root or absolute.
     - ``"auto"``: the folders decide first: ``images/targets/``, ``images/backgrounds/`` or
       ``annotations/masks/`` mean ``sirst_v2``; ``PNGImages/`` means ``voc``. Otherwise look
       at the first names of the split; if their masks exist as ``<name>_pixels0.*`` the
@@ -111,8 +128,12 @@ __all__ = [
     "dataset_folders",
     "find_mask_dir",
     "merged_index",
+    "mask_dir_candidates",
+    "published_form",
     "split_list_versions",
     "SPLIT_LIST_RE",
+    "DEFAULT_DEVKIT_MASK_DIR",
+    "ISNET_FOLDERS",
 ]
 
 LAYOUTS: tuple[str, ...] = ("nuaa", "irstd1k", "nudt", "plain", "sirst_v2", "voc")
@@ -130,6 +151,13 @@ DEFAULT_SIRST_SPLIT_DIR = "idx_427"
 _STANDARD_LISTS = ("train.txt", "val.txt", "trainval.txt", "test.txt", "trainvaltest.txt")
 #: How many of the first names of a split are looked at to detect the layout.
 DETECT_FIRST_N = 8
+#: DNA-Net's split folders are named ``<train share>_<test share>``: ``50_50``, ``10000_100``.
+_DNANET_SPLIT_RE = re.compile(r"^\d+_\d+$")
+#: DenseSIRST's target masks, read when the only other mask folders are its sky's (SkySeg/).
+DEFAULT_DEVKIT_MASK_DIR = "SIRST/BinaryMask"
+_SKY_MASK_PARENT = "SkySeg"
+#: IRSTD-1k's image and mask folders as ISNet publishes it.
+ISNET_FOLDERS = ("IRSTD1k_Img", "IRSTD1k_Label")
 
 
 @dataclass(frozen=True)
@@ -162,6 +190,10 @@ def read_split_list(path: str | os.PathLike) -> list[str]:
         stem, ext = os.path.splitext(name)
         if ext.lower() in IMAGE_EXTENSIONS:
             name = stem
+        # IRDST's lists (RDIAN, BasicIRSTD) start each name with "/": "/44/1(814)" is images/44/1(814)
+        name = name.lstrip("/")
+        if not name:
+            continue
         if name in first_line:
             raise DatasetError(
                 p, f"name {name!r} is listed twice (lines {first_line[name]} and {lineno})"
@@ -173,13 +205,18 @@ def read_split_list(path: str | os.PathLike) -> list[str]:
     return names
 
 
+def _is_numbered_split_dir(name: str) -> bool:
+    """``idx_*`` (SIRST, MTU-Net) or DNA-Net's ``<n>_<m>`` (50_50, 10000_100)."""
+    return name.startswith("idx_") or bool(_DNANET_SPLIT_RE.match(name))
+
+
 def _split_folders(root: Path) -> list[Path]:
-    """Folders under root that hold split lists: idx_*, 50_50, img_idx, splits, Splits."""
+    """Folders under root that hold split lists: idx_*, 50_50 (<n>_<m>), img_idx, splits, Splits."""
     if not root.is_dir():
         return []
     return sorted(
         d for d in root.iterdir()
-        if d.is_dir() and (d.name.startswith("idx_") or d.name in (_DNANET_SPLIT_DIR, "img_idx", "splits", "Splits"))
+        if d.is_dir() and (_is_numbered_split_dir(d.name) or d.name in ("img_idx", "splits", "Splits"))
     )
 
 
@@ -217,7 +254,7 @@ def resolve_split_dir(root: Path, split_dir: str | os.PathLike | None) -> Path:
         return root
     if (root / _DNANET_SPLIT_DIR).is_dir():
         return root / _DNANET_SPLIT_DIR
-    idx = sorted(d for d in root.iterdir() if d.is_dir() and d.name.startswith("idx_")) if root.is_dir() else []
+    idx = sorted(d for d in root.iterdir() if d.is_dir() and _is_numbered_split_dir(d.name)) if root.is_dir() else []
     if len(idx) == 1:
         return idx[0]
     if len(idx) > 1:
@@ -375,17 +412,26 @@ def resolve_split(root: Path, split: str, split_dir: str | os.PathLike | None = 
     return SplitLists(split=split, folder=folder, files=tuple(files), names=tuple(names), source=source)
 
 
-def index_folder(folder: Path) -> dict[str, list[Path]]:
-    """Map file stem -> image files with that stem in ``folder`` (one listing, no decoding)."""
+def index_folder(folder: Path, nested: bool = False) -> dict[str, list[Path]]:
+    """Map file stem -> image files with that stem in ``folder`` (one listing, no decoding).
+
+    ``nested``: also the files of its sub-folders, keyed by their path below ``folder`` without
+    extension (``44/1(814)``: IRDST's names); only asked for when a list names such a path."""
     index: dict[str, list[Path]] = {}
-    with os.scandir(folder) as it:
-        for entry in it:
-            stem, ext = os.path.splitext(entry.name)
-            if ext.lower() not in IMAGE_EXTENSIONS:
-                continue
-            if not entry.is_file():
-                continue
-            index.setdefault(stem, []).append(Path(entry.path))
+    pending = [(Path(folder), "")]
+    while pending:
+        current, prefix = pending.pop()
+        with os.scandir(current) as it:
+            for entry in it:
+                if nested and entry.is_dir():
+                    pending.append((Path(entry.path), f"{prefix}{entry.name}/"))
+                    continue
+                stem, ext = os.path.splitext(entry.name)
+                if ext.lower() not in IMAGE_EXTENSIONS:
+                    continue
+                if not entry.is_file():
+                    continue
+                index.setdefault(prefix + stem, []).append(Path(entry.path))
     order = {e: i for i, e in enumerate(IMAGE_EXTENSIONS)}
     for paths in index.values():
         paths.sort(key=lambda p: order[p.suffix.lower()])
@@ -429,15 +475,21 @@ def detect_layout(names: tuple[str, ...] | list[str], mask_index: dict[str, list
 class DatasetFolders:
     """Where a dataset's images and masks are (see "Folders and mask naming" above).
 
-    ``structure`` is "sirst_v2", "voc" or "standard" (``images/`` + ``masks/``: nuaa, irstd1k,
-    nudt, plain); ``image_dirs`` the image folders that exist (SIRST v2: ``images/targets`` and
-    ``images/backgrounds``); ``background_dir`` the folder of target-free scenes, or None.
+    ``structure`` is "sirst_v2", "voc" or "standard" (``images/`` + ``masks/``, or ISNet's
+    ``IRSTD1k_Img/`` + ``IRSTD1k_Label/``: nuaa, irstd1k, nudt, plain); ``image_dirs`` the image
+    folders that exist (SIRST v2: ``images/targets`` and ``images/backgrounds``);
+    ``background_dir`` the folder of target-free scenes, or None; ``mask_dir_candidates`` every
+    mask folder found when there was a choice (DenseSIRST: ``SIRST/BinaryMask`` and
+    ``SkySeg/BinaryMask``), and ``mask_dir_note`` the sentence saying which was read (None
+    when there was no choice).
     """
 
     structure: str
     image_dirs: tuple[Path, ...]
     masks_dir: Path
     background_dir: Path | None = None
+    mask_dir_candidates: tuple[Path, ...] = ()
+    mask_dir_note: str | None = None
 
 
 def detect_structure(root: Path) -> str:
@@ -450,35 +502,75 @@ def detect_structure(root: Path) -> str:
     return "standard"
 
 
-def find_mask_dir(root: Path) -> Path:
-    """The mask folder of a VOC-style devkit: the single ``BinaryMask`` one or two levels below
-    root, else the single ``masks``/``mask`` folder at those depths (DatasetError otherwise)."""
+def mask_dir_candidates(root: Path) -> list[Path]:
+    """The mask folders of a VOC-style devkit: the ``BinaryMask`` folders one or two levels
+    below root, else the ``masks``/``mask`` folders at those depths (sorted; maybe empty)."""
     level1 = sorted(d for d in root.iterdir() if d.is_dir())
     level2 = sorted(e for d in level1 for e in d.iterdir() if e.is_dir())
     for names in (("binarymask",), ("masks", "mask")):
         found = [d for d in level1 + level2 if d.name.lower() in names]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise DatasetError(
-                root, "several mask folders (" + ", ".join(str(d.relative_to(root)) for d in found)
-                + "); keep one, or read the dataset with its own layout",
-            )
+        if found:
+            return found
+    return []
+
+
+def _given_mask_dir(root: Path, mask_dir: str | os.PathLike) -> Path:
+    folder = Path(mask_dir).expanduser()
+    folder = folder if folder.is_absolute() else root / folder
+    if not folder.is_dir():
+        raise DatasetError(folder, "mask_dir (--mask-dir) not found (or not a folder)")
+    return folder
+
+
+def _mask_dir_note(root: Path, chosen: Path, candidates: list[Path], given: bool) -> str:
+    others = ", ".join(_relative(d, root) + "/" for d in candidates if d != chosen)
+    why = "as asked (mask_dir)" if given else "the target masks (SkySeg/ holds DenseSIRST's sky segmentation)"
+    return (f"masks read from {_relative(chosen, root)}/, {why}; not read: {others} "
+            "(mask_dir= / --mask-dir chooses)")
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def find_mask_dir(root: Path, mask_dir: str | os.PathLike | None = None) -> Path:
+    """The mask folder of a VOC-style devkit: ``mask_dir`` when given; else the single
+    ``BinaryMask`` one or two levels below root, else the single ``masks``/``mask`` folder at
+    those depths; of several, ``SIRST/BinaryMask`` when all the others lie under ``SkySeg/``
+    (DenseSIRST as published); DatasetError otherwise."""
+    if mask_dir is not None:
+        return _given_mask_dir(root, mask_dir)
+    found = mask_dir_candidates(root)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        default = root / DEFAULT_DEVKIT_MASK_DIR
+        if default in found and all(d == default or d.parent.name == _SKY_MASK_PARENT for d in found):
+            return default
+        raise DatasetError(
+            root, "several mask folders (" + ", ".join(str(d.relative_to(root)) for d in found)
+            + "): pass mask_dir (--mask-dir) to choose one",
+        )
     raise DatasetError(
         root, "VOC-style dataset (PNGImages/) without a mask folder: expected a BinaryMask/ "
         "(e.g. SIRST/BinaryMask/) or masks/ folder one or two levels below the root",
     )
 
 
-def dataset_folders(root: Path, layout: str = "auto") -> DatasetFolders:
-    """The image and mask folders of the dataset at root for ``layout`` ("auto" detects)."""
+def dataset_folders(root: Path, layout: str = "auto", mask_dir: str | os.PathLike | None = None) -> DatasetFolders:
+    """The image and mask folders of the dataset at root for ``layout`` ("auto" detects);
+    ``mask_dir`` (relative to root or absolute) replaces the layout's mask folder."""
     structure = detect_structure(root) if layout == "auto" else (layout if layout in STRUCTURED_LAYOUTS else "standard")
+    given = _given_mask_dir(root, mask_dir) if mask_dir is not None else None
     if structure == "sirst_v2":
         targets, backgrounds = root / "images" / "targets", root / "images" / "backgrounds"
         image_dirs = tuple(d for d in (targets, backgrounds) if d.is_dir())
         if not image_dirs:
             raise DatasetError(targets, "SIRST v2 dataset has no images/targets/ or images/backgrounds/ folder")
-        masks = root / "annotations" / "masks"
+        masks = given or root / "annotations" / "masks"
         if not masks.is_dir():
             raise DatasetError(masks, "SIRST v2 dataset has no annotations/masks/ folder")
         return DatasetFolders("sirst_v2", image_dirs, masks, backgrounds if backgrounds.is_dir() else None)
@@ -486,20 +578,72 @@ def dataset_folders(root: Path, layout: str = "auto") -> DatasetFolders:
         images = root / "PNGImages"
         if not images.is_dir():
             raise DatasetError(images, "VOC-style dataset has no PNGImages/ folder")
-        return DatasetFolders("voc", (images,), find_mask_dir(root))
+        candidates = mask_dir_candidates(root)
+        masks = find_mask_dir(root, mask_dir)
+        if len(candidates) > 1 or (given is not None and candidates and candidates != [given]):
+            shown = sorted(set(candidates) | {masks})
+            return DatasetFolders("voc", (images,), masks, None, tuple(shown),
+                                  _mask_dir_note(root, masks, shown, given is not None))
+        return DatasetFolders("voc", (images,), masks)
     images, masks = root / "images", root / "masks"
-    for folder, what in ((images, "images"), (masks, "masks")):
+    if not images.is_dir() and (root / ISNET_FOLDERS[0]).is_dir():  # IRSTD-1k as ISNet publishes it
+        images, masks = root / ISNET_FOLDERS[0], root / ISNET_FOLDERS[1]
+    masks = given or masks
+    for folder, what in ((images, images.name), (masks, masks.name)):
         if not folder.is_dir():
             raise DatasetError(
-                folder, f"dataset root has no {what}/ folder (expected root/images/ and root/masks/)"
+                folder, f"dataset root has no {what}/ folder (expected root/images/ and root/masks/, "
+                f"or IRSTD-1k's {ISNET_FOLDERS[0]}/ and {ISNET_FOLDERS[1]}/)"
             )
     return DatasetFolders("standard", (images,), masks)
 
 
-def merged_index(folders: tuple[Path, ...] | list[Path]) -> dict[str, list[Path]]:
+def merged_index(folders: tuple[Path, ...] | list[Path], nested: bool = False) -> dict[str, list[Path]]:
     """:func:`index_folder` of several folders merged (a stem in two folders has two paths)."""
     index: dict[str, list[Path]] = {}
     for folder in folders:
-        for stem, paths in index_folder(folder).items():
+        for stem, paths in index_folder(folder, nested).items():
             index.setdefault(stem, []).extend(paths)
     return index
+
+
+#: The sets of BasicIRSTD's ``img_idx/train_<X>.txt`` lists, by ``X``, as their publishers name them.
+_BASICIRSTD_SETS = {
+    "SIRST3": "SIRST3 (NUAA-SIRST + NUDT-SIRST + IRSTD-1k merged, as SCTransNet trains on it)",
+    "IRDST-real": "IRDST, real scenes (names <sequence>/<frame>)",
+    "NUDT-SIRST-Sea": "NUDT-SIRST-Sea",
+}
+_NAMING_SETS = {"nuaa": "NUAA-SIRST", "irstd1k": "IRSTD-1k", "nudt": "NUDT-SIRST", "plain": "a dataset"}
+
+
+def published_form(root: Path, folders: DatasetFolders, naming: str) -> str:
+    """Which published layout the folder is, in words, from its folders and list files (no
+    file is read): what ``datasets check`` prints on its ``published`` line."""
+    if folders.structure == "sirst_v2":
+        return ("SIRST v2 as its authors publish it (images/targets/, images/backgrounds/, "
+                "annotations/masks/, splits/)")
+    if folders.structure == "voc":
+        if (root / _SKY_MASK_PARENT).is_dir() and (root / "SIRST").is_dir():
+            return ("DenseSIRST as GrokCV publishes it (SIRSTdevkit: PNGImages/, SIRST/BinaryMask/ "
+                    "targets, SkySeg/BinaryMask/ sky, Splits/)")
+        return f"a VOC-style devkit (PNGImages/, {_relative(folders.masks_dir, root)}/, Splits/)"
+    if folders.image_dirs[0].name == ISNET_FOLDERS[0]:
+        return (f"IRSTD-1k as ISNet publishes it ({ISNET_FOLDERS[0]}/, {ISNET_FOLDERS[1]}/, "
+                "trainval.txt, test.txt)")
+    forms: list[str] = []
+    folders_here = sorted(d.name for d in root.iterdir() if d.is_dir())
+    if DEFAULT_SIRST_SPLIT_DIR in folders_here or "idx_320" in folders_here:
+        forms.append("NUAA-SIRST as its authors publish it (images/, masks/<name>_pixels0.png, idx_427/, idx_320/)")
+    what = _NAMING_SETS.get(naming, "a dataset")
+    for name in folders_here:
+        if _DNANET_SPLIT_RE.match(name):
+            forms.append(f"DNA-Net's copy of {what} (images/, masks/, {name}/train.txt, test.txt)")
+        elif name.startswith("idx_") and name not in (DEFAULT_SIRST_SPLIT_DIR, "idx_320"):
+            forms.append(f"{what} with its lists in {name}/ (images/, masks/)")
+    for lst in sorted((root / "img_idx").glob("train_*.txt")) if (root / "img_idx").is_dir() else []:
+        key = lst.stem[len("train_"):]
+        forms.append(f"{_BASICIRSTD_SETS.get(key, key)} as BasicIRSTD lists it (img_idx/train_{key}.txt, test_{key}.txt)")
+    if not forms:
+        where = "in the root" if any((root / n).is_file() for n in _STANDARD_LISTS) else "none found"
+        forms.append(f"{what} in images/ + masks/ (split lists {where})")
+    return "; ".join(forms)
