@@ -45,7 +45,8 @@ PACKAGE = "this package"
 TOOLBOX_RUN = "toolbox run here"
 TOOLBOX_README = "toolbox README"
 
-PARITY_METRICS = ("IoU", "nIoU", "Pd", "Fa")
+PARITY_METRICS = ("IoU", "nIoU", "Pd", "Fa", "hIoU")
+"""hIoU (PyIRSTDMetrics' hierarchical IoU) where the records hold its counts; the README does not report it."""
 
 _LOSS_LINE = re.compile(r"Epoch---(\d+), total_loss---([0-9.eE+-]+)")
 _EPOCH_TIME_LINE = re.compile(r"\[resume patch\] epoch (\d+) done in ([0-9.]+) s")
@@ -168,9 +169,9 @@ def parity_table(rows: Sequence[ParityRow], results_dir=None, method: str = "ACM
         intervals = bootstrap_intervals(per_image if len(per_image) > 1 else per_image[0])
         line = {"method": method, "source": row.source, "epochs": row.epochs, "seeds": ", ".join(map(str, row.seeds))}
         for m in PARITY_METRICS:
-            values = [run.metrics[m] for run in runs]
+            values = [float(run.metrics.get(m, float("nan"))) for run in runs]
             line[m] = float(np.mean(values))
-            line[f"{m} 95% CI"] = _fmt(intervals[m]["low"], intervals[m]["high"])
+            line[f"{m} 95% CI"] = _fmt(intervals[m]["low"], intervals[m]["high"]) if m in intervals else ""
             line[f"{m} seed sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
         seconds = row.s_per_epoch if row.s_per_epoch is not None else float(np.nanmedian(
             [_median_epoch_seconds(r, results_dir) for r in row.runs]))
@@ -184,7 +185,7 @@ def parity_table(rows: Sequence[ParityRow], results_dir=None, method: str = "ACM
     ref = published.iloc[0]
     line = {"method": method, "source": TOOLBOX_README, "epochs": 400, "seeds": "", "runs": ""}
     for m in PARITY_METRICS:
-        line[m] = float(ref[m])
+        line[m] = float(ref[m]) if m in ref.index else float("nan")
         line[f"{m} 95% CI"] = ""
         line[f"{m} seed sd"] = float("nan")
     line["s per epoch"] = float("nan")
