@@ -13,6 +13,12 @@ text is not used. Settings (``RunConfig.conditioning``):
 - ``descriptions``: where the text comes from: ``"files"`` (the dataset's own, LangIR layout),
   ``"quadrant"`` or ``"semantic"`` (generated from the masks once, cached; see
   :mod:`irstd_lib.text.descriptions`; both read the ground truth, as LGNet's training does).
+- ``test_descriptions``: where the text of the ``test_with_text`` evaluation comes from:
+  ``"training_source"`` (default: the ``descriptions`` source on the test images; ``quadrant``
+  and ``semantic`` then read the test masks, an upper bound, labelled so) or ``"first_pass"``
+  (the trained model's image-only pass predicts the targets and the same template writer
+  describes the prediction, no mask read; ``semantic``'s writer for ``files``; see
+  :mod:`irstd_lib.models.lgnet.first_pass`). Entered in the identity only when not the default.
 - ``clip``: ``"tiny"`` (a small randomly initialised CLIP, seeded by the run's seed) or an
   open_clip architecture such as ``"ViT-B-16"`` with ``clip_checkpoint`` a local weights file
   (nothing is downloaded). The checkpoint enters the run's identity by its content hash.
@@ -45,12 +51,14 @@ from typing import Any, Mapping
 
 from irstd_lib.conditioning.base import ConditioningContext, ConditioningKind, PreparedCondition, generated_descriptions
 
-__all__ = ["DescriptorConditioner", "TokenConditioner", "KIND", "CLIP_TEXT_MODES", "LANGUAGE_MODES", "DESCRIPTION_SOURCES", "TargetDescriptorConditioning",
+__all__ = ["DescriptorConditioner", "TokenConditioner", "KIND", "CLIP_TEXT_MODES", "LANGUAGE_MODES", "DESCRIPTION_SOURCES",
+           "TEST_DESCRIPTIONS", "TargetDescriptorConditioning",
            "build_clip_encoder", "clip_key"]
 
 LANGUAGE_MODES = ("never", "train", "train_test")
 DESCRIPTION_SOURCES = ("files", "quadrant", "semantic")
 CLIP_TEXT_MODES = ("frozen", "finetune")
+TEST_DESCRIPTIONS = ("training_source", "first_pass")
 
 
 def build_clip_encoder(clip: str, clip_checkpoint: str | None, seed: int, device: str = "cpu"):
@@ -152,8 +160,11 @@ class TargetDescriptorConditioning(ConditioningKind):
         clip_checkpoint: str | None = None
         clip_text: str = "frozen"
         clip_text_lr_scale: float = 0.01
+        test_descriptions: str = "training_source"
 
         def __post_init__(self) -> None:
+            if self.test_descriptions not in TEST_DESCRIPTIONS:
+                raise ValueError(f"test_descriptions must be one of {TEST_DESCRIPTIONS}, got {self.test_descriptions!r}")
             if self.clip_text not in CLIP_TEXT_MODES:
                 raise ValueError(f"clip_text must be one of {CLIP_TEXT_MODES}, got {self.clip_text!r}")
             if not float(self.clip_text_lr_scale) >= 0:
@@ -176,7 +187,21 @@ class TargetDescriptorConditioning(ConditioningKind):
         if self._finetunes(settings):
             # Entered only away from the default, so that frozen runs keep their hashes.
             identity["clip_text"] = {"mode": "finetune", "lr_scale": float(settings.clip_text_lr_scale)}
+        if self._first_pass(settings):  # likewise
+            identity["test_descriptions"] = settings.test_descriptions
         return identity
+
+    @staticmethod
+    def _first_pass(settings: Settings) -> bool:
+        return settings.test_descriptions == "first_pass" and settings.uses_text
+
+    def test_text_source(self, settings: Settings, evaluation: str) -> str | None:
+        """The description source whose text the evaluation ``evaluation`` reads at test time
+        (``"first_pass"``, or the ``descriptions`` source), None where it reads no text; the
+        source's ``uses_ground_truth`` says whether that text read the test masks."""
+        if evaluation != "test_with_text":
+            return None
+        return "first_pass" if self._first_pass(settings) else settings.descriptions
 
     @staticmethod
     def _finetunes(settings: Settings) -> bool:
@@ -204,7 +229,9 @@ class TargetDescriptorConditioning(ConditioningKind):
         if encoder.key != expected:
             raise RuntimeError(f"CLIP key {encoder.key} differs from the expected {expected}")
         datasets = list(context.datasets.values())  # train and test, and the validation list when a run has one
-        texts = descriptions_for(settings.descriptions, datasets, context.progress) if settings.uses_text else {}
+        # A first-pass run writes no text from the test masks: its test text comes from its prediction.
+        described = [ds for split, ds in context.datasets.items() if split != "test"] if self._first_pass(settings) else datasets
+        texts = descriptions_for(settings.descriptions, described, context.progress) if settings.uses_text else {}
         bank = TargetDescriptorBank(encoder)
         if self._finetunes(settings):
             return self._prepare_finetuning(settings, context, bank, datasets, texts)
@@ -217,6 +244,12 @@ class TargetDescriptorConditioning(ConditioningKind):
         evaluations = ({"test_without_text": DescriptorConditioner(table, train_phases),
                         "test_with_text": DescriptorConditioner(table, {"train", "test"})}
                        if settings.uses_text else {"test": DescriptorConditioner(table, set())})
+        if self._first_pass(settings):
+            def with_texts(written: dict) -> DescriptorConditioner:
+                rows = bank.optional_text_embeddings([written.get(n) for n in written])
+                return DescriptorConditioner({**table, **{n: (table[n][0], r) for n, r in zip(written, rows)}}, {"train", "test"})
+
+            evaluations["test_with_text"] = self._first_pass_conditioner(settings, evaluations["test_without_text"], with_texts, context)
         return PreparedCondition(train=DescriptorConditioner(table, train_phases), evaluations=evaluations,
                                  model_kwargs={"descriptor_dim": int(encoder.embed_dim)})
 
@@ -238,12 +271,28 @@ class TargetDescriptorConditioning(ConditioningKind):
         def conditioner(phases: set[str]) -> TokenConditioner:
             return TokenConditioner(images, tokens, text_encoder.context_length, phases)
 
+        evaluations = {"test_without_text": conditioner({"train"}), "test_with_text": conditioner({"train", "test"})}
+        if self._first_pass(settings):
+            def with_texts(written: dict) -> TokenConditioner:
+                described = [(n, t) for n, t in written.items() if t]
+                ids = text_encoder.tokenize([t for _, t in described]) if described else []
+                return TokenConditioner(images, {**tokens, **{n: row for (n, _), row in zip(described, ids)}},
+                                        text_encoder.context_length, {"train", "test"})
+
+            evaluations["test_with_text"] = self._first_pass_conditioner(settings, evaluations["test_without_text"], with_texts, context)
         return PreparedCondition(
             train=conditioner({"train"}),
-            evaluations={"test_without_text": conditioner({"train"}), "test_with_text": conditioner({"train", "test"})},
+            evaluations=evaluations,
             model_kwargs={"descriptor_dim": int(bank.embed_dim), "text_encoder": text_encoder,
                           "text_encoder_lr_scale": float(settings.clip_text_lr_scale)},
         )
+
+    @staticmethod
+    def _first_pass_conditioner(settings: Settings, image_only, with_texts, context: ConditioningContext):
+        from irstd_lib.models.lgnet.first_pass import FirstPassConditioner
+
+        writer = settings.descriptions if settings.descriptions in ("quadrant", "semantic") else "semantic"
+        return FirstPassConditioner(image_only, with_texts, context.datasets["test"], writer)
 
 
 KIND = TargetDescriptorConditioning()

@@ -2,10 +2,12 @@
 
 Papers:
 
-- LGNet: Adan, lr 1e-3, weight decay 1e-4, 10 warm-up epochs, 600 epochs, batch 8. The paper
-  says "linear warm-up" and nothing about what follows. ``"warmup_linear"`` therefore reads it
-  literally: the lr rises linearly over the warm-up and then stays constant. ``"warmup_cosine"``
-  (warm-up, then cosine decay to ``min_lr``) is the common alternative and can be chosen.
+- LGNet: Adan, lr 1e-3, weight decay 1e-4, 10 warm-up epochs, 600 epochs, batch 8. The paper's
+  words are "The Adan optimizer [...] was employed, incorporating 10 warm-up epochs and a
+  learning rate of 1e-3": the shape of the warm-up and what follows it are not stated.
+  ``"warmup_linear"`` is the simplest reading (this package's choice, not the paper's word): the
+  lr rises linearly over the warm-up and then stays constant. ``"warmup_cosine"`` (warm-up, then
+  cosine decay to ``min_lr``) is the common alternative and can be chosen.
   Adan's betas are timm's defaults ``(0.98, 0.92, 0.99)`` and its ``eps`` 1e-8 (the paper gives
   none); timm's Adan uses decoupled weight decay (``no_prox=False``).
 - SAIST: Adam, lr 1e-4, cosine decay over 400 epochs -> ``"cosine"``.

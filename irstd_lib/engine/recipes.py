@@ -4,7 +4,7 @@ Every registered learned model names its default recipe (``ModelVariant.recipe``
 training settings are that recipe with the run's overrides on top (``RunConfig.train``), so a
 profile can give every model of a comparison the same budget while each keeps its own loss.
 
-- ``lgnet_paper``: LGNet's text: Adan, lr 1e-3, weight decay 1e-4, 10 linear warm-up epochs,
+- ``lgnet_paper``: LGNet's text: Adan, lr 1e-3, weight decay 1e-4, "10 warm-up epochs" (linear: our choice),
   600 epochs, batch 8, BCE at every decoder output (summed, as U2-Net), 512x512 train and test.
 - ``saist_paper``: SAIST's text: Adam, lr 1e-4, cosine decay, 400 epochs, batch 4, 1024x1024
   (no weight decay is given: 0). Its segmentation loss is not stated: BCE + SoftIoU on the

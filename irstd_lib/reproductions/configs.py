@@ -7,7 +7,9 @@ image-only model built by :func:`image_only_config`). A row's options are the fe
 
 - LGNet: ``language`` (``never``, ``train``; default ``train`` for a variant with a language
   fusion block, else ``never``) and ``descriptions`` (``files``, ``quadrant``, ``semantic``;
-  default ``files`` for the synthetic set or a folder with ``descriptions/``, else ``semantic``);
+  default ``files`` for the synthetic set or a folder with ``descriptions/``, else ``semantic``)
+  and ``test_descriptions`` (``training_source``: the same source on the test images;
+  ``first_pass``: written from the model's own image-only prediction; default: the protocol's);
 - every system: ``split_scheme``, a partition of a real dataset (``"saist_50_30_20"``: train on
   its 50 %, choose the checkpoint on its 30 %, test on its 20 %, :func:`partition`; the
   synthetic set keeps its lists): SAIST's Table 1 puts every method on SAIST's partition;
@@ -82,8 +84,11 @@ def _train(p: Profile, protocol: SystemProtocol, epochs: int | None) -> dict:
 
 
 def lgnet_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inputs, language: str | None = None,
-                     descriptions: str | None = None, split_scheme: str | None = None) -> RunConfig:
-    """LGNet: the target descriptor's language mode and description source (see the module docstring)."""
+                     descriptions: str | None = None, split_scheme: str | None = None,
+                     test_descriptions: str | None = None) -> RunConfig:
+    """LGNet: the target descriptor's language mode and description source (see the module docstring);
+    ``test_descriptions`` (None: the protocol's, else ``"training_source"``): where the test-time
+    text comes from (:mod:`irstd_lib.conditioning.target_descriptor`)."""
     described = variant.conditioning_for(variant.resolved_kwargs(**protocol.model_kwargs)) != "none"
     language = ("train" if described else "never") if language is None else language
     dataset = p.dataset_for(inputs.data_root)
@@ -97,6 +102,9 @@ def lgnet_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inp
                         "clip_checkpoint": inputs.clip_checkpoint}
         if clip_text != "frozen" and language != "never":
             conditioning["clip_text"] = clip_text
+        test_descriptions = test_descriptions or protocol.conditioning.get("test_descriptions", "training_source")
+        if test_descriptions != "training_source" and language != "never":  # only away from the default: hashes stay
+            conditioning["test_descriptions"] = test_descriptions
     elif language != "never":
         raise ValueError(f"variant {variant.name!r} has no language fusion block: use language='never'")
     return RunConfig(model=variant.name, model_kwargs=dict(protocol.model_kwargs), data=p.data_config(dataset, **partition(dataset, split_scheme)),

@@ -33,7 +33,21 @@ Every run of these tables trains on whole images resized to the profile's size (
 stay true of the image they guide.
 
 Dataset: the profile's (``smoke``: the embedded synthetic set) unless ``data_root`` is given, in
-which case that folder is used (named by its folder name, e.g. ``NUAA-SIRST``).
+which case that folder is used (named by its folder name, e.g. ``NUAA-SIRST``). ``data_root`` may
+also name several folders (a list): Tables 2, 3 and 6 are the paper's "Ablation study on IRSTD-1k
+dataset" (Table 2), "on the IRSTD-1K dataset" (Table 3) and "on the IRSTD-1k dataset" (Table 6),
+so they run on the IRSTD-1k folder when one is given and on NUAA-SIRST otherwise
+(:func:`lgnet_table_root`); every row's ``dataset`` column says which, beside the ``paper
+dataset``.
+
+Test-time text (Table 2's "Training+Test"): the ``smoke`` profile keeps its runs' text at test
+from the training source (the synthetic generator's files, written from the targets it drew, or
+the templates from the test masks: they read the test ground truth, and the rows built from them
+say so); the ``paper`` profile's default is the text the model's own image-only pass writes
+(``test_descriptions="first_pass"``, :mod:`irstd_lib.models.lgnet.first_pass`), which reads no
+mask. Table 2 also shows the two side by side: one model trained with the ``semantic`` template,
+tested with the template written from the test masks (the labelled upper bound) and with the one
+written from its first pass.
 """
 
 from __future__ import annotations
@@ -71,6 +85,7 @@ def lgnet_config(
     clip_checkpoint: str | None = None,
     epochs: int | None = None,
     seed: int | None = None,
+    test_descriptions: str | None = None,
 ) -> RunConfig:
     """The run config of one LGNet row under a profile
     (:func:`~irstd_lib.reproductions.configs.run_config` of the registered variant).
@@ -79,12 +94,15 @@ def lgnet_config(
     ``full`` (LGNet, conditioned on the target descriptor with ``language`` and
     ``descriptions``). ``descriptions``: ``files`` (the dataset's own), ``quadrant`` or
     ``semantic``; default ``files`` for the synthetic set (its generator writes them) and
-    ``semantic`` for a real folder without description files.
+    ``semantic`` for a real folder without description files. ``test_descriptions``: the text at
+    test, ``training_source`` (the same source on the test images) or ``first_pass`` (written
+    from the model's own image-only prediction); None: the profile's (smoke: ``training_source``,
+    paper: ``first_pass``).
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown LGNet variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     return run_config(profile, VARIANTS[variant], data_root=data_root, clip_checkpoint=clip_checkpoint, epochs=epochs, seed=seed,
-                      language=language, descriptions=descriptions)
+                      language=language, descriptions=descriptions, test_descriptions=test_descriptions)
 
 
 def _row(m: Measured) -> dict:
@@ -115,8 +133,29 @@ def _render(table_spec, measured: list[Measured], context: RunContext) -> pd.Dat
     return _beside_paper(pd.DataFrame([_row(m) for m in measured]), _paper_rows(table_spec))
 
 
+def _is_irstd1k(root) -> bool:
+    return "1k" in Path(root).name.lower()
+
+
+def lgnet_table_root(data_root):
+    """The folder LGNet's Tables 2, 3 and 6 run on: ``data_root`` itself when it is one folder
+    (or None: the profile's own set); among several, the IRSTD-1k folder (the paper's tables are
+    on IRSTD-1k), else the NUAA-SIRST one (the profile's dataset), else the first."""
+    if data_root is None or isinstance(data_root, (str, os.PathLike)):
+        return data_root
+    roots = list(data_root)
+    if not roots:
+        raise ValueError("data_root: an empty list of dataset folders")
+    for wanted in (_is_irstd1k, lambda r: "nuaa" in Path(r).name.lower()):
+        found = [r for r in roots if wanted(r)]
+        if found:
+            return found[0]
+    return roots[0]
+
+
 def _context(profile, data_root, device, progress, results_dir, config_kwargs) -> RunContext:
-    return RunContext.of(profile, data_root=data_root, device=device, progress=progress, results_dir=results_dir, **config_kwargs)
+    return RunContext.of(profile, data_root=lgnet_table_root(data_root), device=device, progress=progress, results_dir=results_dir,
+                         **config_kwargs)
 
 
 def table2_language_availability(
@@ -161,6 +200,7 @@ def description_sources(
     at test time (the paper's default), and also with text (columns ``IoU with text``...).
     """
     table_spec = spec("lgnet_description_sources")
+    data_root = lgnet_table_root(data_root)
     rows = rows_for(table_spec, data_root)
     if sources is not None:
         by_source = {r.options["descriptions"]: r for r in table_spec.rows}

@@ -153,7 +153,17 @@ def evaluate_run(model, test_set, train_cfg, conditioners: dict, primary: str, d
 
     first = list(test_set.names[:PREVIEW_IMAGES])
     metrics, details, maps = {}, {}, {}
-    for name, conditioner in conditioners.items():
+    for name, conditioner in list(conditioners.items()):
+        if hasattr(conditioner, "bind"):
+            # A test condition made by the trained model itself (LGNet's first-pass text,
+            # irstd_lib.models.lgnet.first_pass): bound here, and in place, so later readers get it.
+            def first_pass(image_only):
+                from irstd_lib.engine import predict
+
+                return predict(model, test_set, size=train_cfg.val_size, policy=train_cfg.eval_policy, device=device,
+                               conditioner=image_only, threshold=train_cfg.threshold, amp=train_cfg.amp)
+
+            conditioner = conditioners[name] = conditioner.bind(first_pass)
         result = evaluate(model, test_set, size=train_cfg.val_size, policy=train_cfg.eval_policy, device=device,
                           conditioner=conditioner, threshold=train_cfg.threshold, progress=progress, amp=train_cfg.amp,
                           per_image=True, roc_thresholds=ROC_THRESHOLDS, keep_maps=first if name == primary else ())

@@ -7,7 +7,9 @@ Where each paper component lives:
 - ``language_fusion.py``: the language fusion block at E5/D6, fed the target descriptor;
 - ``output_block.py``: the shallow/deep side outputs, scaling weights and fusion;
 - ``text_encoder.py``: the CLIP text tower, when the run fine-tunes it (``clip_text="finetune"``);
-- ``model.py``: the network (E1-E5, D6, D5-D1), its channel plan and sizes.
+- ``model.py``: the network (E1-E5, D6, D5-D1), its channel plan and sizes;
+- ``first_pass.py``: test-time text without ground truth, written from the model's own
+  image-only prediction and read by a second pass (``test_descriptions="first_pass"``).
 
 The target descriptor itself (CLIP text + image embedding) is prepared outside the model, by
 :mod:`irstd_lib.conditioning.target_descriptor`.
@@ -28,7 +30,7 @@ _PUBLISHED = {
 }
 # Version 2: the paper's single scaling map and Eq. 3's D6 gate became the defaults (see model.py).
 _COMMON = dict(system="LGNet", paper=_PAPER, recipe="lgnet_paper", conditioning_switch="language_fusion",
-               switches=("fusion_blocks", "language_fusion", "scaling_weights", "d6_gate_pooling"), tiny={"width": 4},
+               switches=("fusion_blocks", "language_fusion", "scaling_weights", "scaled_outputs", "d6_gate_pooling"), tiny={"width": 4},
                version=2)
 
 VARIANTS = (

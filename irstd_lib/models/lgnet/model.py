@@ -58,6 +58,9 @@ Readings of the paper kept behind switches (defaults follow the paper's equation
 the LGNet variants are at version 2 since these defaults changed):
 - ``scaling_weights``: ``"single_map"`` (the paper's [1, H, W] scaling map) or
   ``"per_deep_output"`` (three maps), see ``output_block.py``;
+- ``scaled_outputs``: ``"deep"`` (default: the map scales S4-S6) or ``"all"`` (all six side
+  outputs; "we multiply each feature maps by the scaling weights" read as every map), see
+  ``output_block.py``;
 - ``d6_gate_pooling``: ``"e5"`` (Eq. 3: GAP(E5) feeds the D6 gate too) or ``"d6"``, see
   ``language_fusion.py``;
 - ``prior_probability``: the output prior (0.01, kept by both profiles; ``None``: PyTorch's
@@ -157,6 +160,7 @@ class LGNet(IRSTDModel):
         d6_gate_pooling: str = "e5",
         text_encoder: nn.Module | None = None,
         text_encoder_lr_scale: float = 0.01,
+        scaled_outputs: str = "deep",
     ) -> None:
         super().__init__()
         self.width = width
@@ -198,7 +202,7 @@ class LGNet(IRSTDModel):
         self.skip_merges = nn.ModuleList(merges)  # in front of D4, D3, D2, D1
         self.decoders = nn.ModuleList(decoders)  # D5, D4, D3, D2, D1
         self.output = OutputBlock([p[n].out_channels for n in ("D1", "D2", "D3", "D4", "D5", "D6")], prior_probability,
-                                  scaling_weights)
+                                  scaling_weights, scaled_outputs)
         if text_encoder is not None:
             if not language_fusion:
                 raise ValueError("text_encoder needs the language fusion block (language_fusion=True)")
@@ -286,6 +290,7 @@ def build_lgnet(
     d6_gate_pooling: str = "e5",
     text_encoder: nn.Module | None = None,
     text_encoder_lr_scale: float = 0.01,
+    scaled_outputs: str = "deep",
 ) -> LGNet:
     """The registry's builder (``build_model("lgnet", width=..., fusion_blocks=..., language_fusion=...)``)."""
     return LGNet(
@@ -299,4 +304,5 @@ def build_lgnet(
         d6_gate_pooling=d6_gate_pooling,
         text_encoder=text_encoder,
         text_encoder_lr_scale=text_encoder_lr_scale,
+        scaled_outputs=scaled_outputs,
     )

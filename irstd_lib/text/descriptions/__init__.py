@@ -28,6 +28,10 @@ Sources (``get_source(name, **kwargs)``):
     CLIP zero-shot ranking when a ``ClipEncoder`` is given, else by image statistics; the target
     is masked out first, as SAIST does. A stand-in: the smoke profile's descriptions (no VLM
     offline), ten words from a rule table where SAIST's are 25 words from a VLM.
+``first_pass``
+    The text a mask-derived writer (``semantic`` or ``quadrant``) writes from a model's own
+    prediction instead of the mask: the test-time text that reads no ground truth
+    (:class:`~irstd_lib.text.descriptions.first_pass.FirstPassSource`).
 ``vlm``
     Any OpenAI-compatible chat-completions endpoint (hosted, vLLM, Ollama) with LGNet's prompt;
     see :mod:`irstd_lib.text.vlm_client`.
@@ -84,6 +88,7 @@ from irstd_lib.text.descriptions.files import (
     load_descriptions,
     read_description_file,
 )
+from irstd_lib.text.descriptions.first_pass import FIRST_PASS_WRITERS, FirstPassSource
 from irstd_lib.text.descriptions.quadrant import (
     NO_TARGET_QUADRANT_SENTENCE,
     QUADRANT_TEMPLATE,
@@ -119,7 +124,9 @@ __all__ = [
     "WORD_LIMIT",
     "Description",
     "DescriptionSource",
+    "FIRST_PASS_WRITERS",
     "FileSource",
+    "FirstPassSource",
     "QuadrantSource",
     "SampleLike",
     "SceneSource",
