@@ -76,31 +76,52 @@ def detection_row(axes, image: np.ndarray, mask: np.ndarray, scores: np.ndarray,
     return marks
 
 
-def pd_fa_figure(curves: dict, title: str = ""):
+def nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k at or above ``x`` (> 0): a range a caption can name."""
+    k = np.floor(np.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if m * 10.0**k >= x * (1 - 1e-12):
+            return float(m * 10.0**k)
+    return float(10.0 ** (k + 1))
+
+
+def pd_fa_figure(curves: dict, title: str = "", max_fa: float | None = None):
     """Pd-Fa curves of several methods on one test set, ``curves[label] = (Fa, Pd, run hash or
-    None)``, with each curve's area (Pd against Fa, normalised) over the Fa range every curve
-    covers: up to the smallest of the methods' largest Fa, so that no curve is credited beyond its
-    last point (the limit is drawn dotted). Returns ``(fig, table of areas)``."""
+    None)``, each with its area (:func:`irstd_lib.metrics.pd_fa_area`, ``mode="step"``): the mean
+    over false-alarm budgets x in ``[0, max_fa]`` (x1e-6) of the best Pd the method reaches with
+    Fa <= x (0 below its first point, its best Pd held beyond its last point), so that every
+    curve counts, including one whose points all lie right of another's. ``max_fa`` (one range
+    for every method, named in the title) defaults to the largest Fa any method reaches, rounded
+    up to 1, 2 or 5 x 10^k. The steps are drawn as the area integrates them, the measured points
+    as markers. Returns ``(fig, table of areas)`` (``Pd-Fa area``, ``min Fa``, ``max Fa``,
+    ``Fa range``)."""
     import matplotlib.pyplot as plt
     import pandas as pd
 
     from irstd_lib.metrics import pd_fa_area
 
     reached = [float(np.nanmax(fa)) for fa, _, _ in curves.values() if len(fa) and np.nanmax(fa) > 0]
-    top = min(reached) if reached else 1.0
-    rows = [{"method": label, "Pd-Fa area": pd_fa_area(fa, pd_, top), "max Fa": float(np.nanmax(fa)) if len(fa) else 0.0,
-             "run": run} for label, (fa, pd_, run) in curves.items()]
+    top = float(max_fa) if max_fa is not None else (nice_ceiling(max(reached)) if reached else 1.0)
+    rows = [{"method": label, "Pd-Fa area": pd_fa_area(fa, pd_, top, mode="step"),
+             "min Fa": float(np.nanmin(fa)) if len(fa) else float("nan"),
+             "max Fa": float(np.nanmax(fa)) if len(fa) else 0.0, "Fa range": top, "run": run}
+            for label, (fa, pd_, run) in curves.items()]
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
     for row in rows:
-        fa, pd_, _ = curves[row["method"]]
-        order = np.argsort(fa)
-        ax.plot(np.asarray(fa)[order], np.asarray(pd_)[order], marker="o", markersize=3,
-                label=f"{row['method']} (area {row['Pd-Fa area']:.3f})")
+        fa, pd_, _ = (np.asarray(v, dtype=float) if i < 2 else v for i, v in enumerate(curves[row["method"]]))
+        keep = np.isfinite(fa) & np.isfinite(pd_)
+        order = np.argsort(fa[keep], kind="stable")
+        x, y = fa[keep][order], np.maximum.accumulate(pd_[keep][order]) if keep.any() else pd_[keep]
+        line = ax.step(np.concatenate([[0.0], x, [top]]) if x.size else [0.0, top],
+                       np.concatenate([[0.0], y, [y[-1]]]) if x.size else [0.0, 0.0], where="post",
+                       label=f"{row['method']} (area {row['Pd-Fa area']:.3f})")[0]
+        ax.plot(fa, pd_, "o", markersize=3, color=line.get_color())
     ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(0.0, top)
     ax.set_xlabel("Fa (x1e-6)")
     ax.set_ylabel("Pd (%)")
-    ax.axvline(top, color="grey", linestyle=":", linewidth=1)
-    ax.set_title((title + "\n" if title else "") + f"areas up to Fa = {top:.0f}e-6 (dotted)", fontsize=9)
+    ax.set_title((title + "\n" if title else "")
+                 + f"area: mean over Fa budgets 0-{top:g}e-6 of the best Pd at Fa <= budget (steps)", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig, pd.DataFrame(rows)

@@ -26,17 +26,28 @@ Definitions (the field's, as implemented by BasicIRSTD, the most used toolbox):
   pixels`` summed over the dataset. *Choice*: with no target in the whole dataset Pd is ``NaN``
   (undefined), not 0; an image without targets simply contributes no targets (its false alarms
   still count in Fa).
-- ``fa_mode``: ``"correct"`` (default) counts exactly the pixels of the unmatched predicted
-  components. ``"basicirstd"`` reproduces BasicIRSTD's ``PD_FA`` quirk exactly: the toolbox keeps
-  the *areas* of matched components in a list and computes
-  ``dismatch = [x for x in all_pred_areas if x not in matched_areas]``, i.e. it removes areas by
-  *value*, so every unmatched component whose area equals the area of some matched component of
-  the same image is silently not counted. Matching (and so Pd) is identical in both modes.
-  ``"basicirstd_b75ecc8"`` is the same mode named after the last toolbox commit that counts so
-  (b75ecc8, 2023-07-25, ``metrics.py:72-73``: ``dismatch = [x for x in image_area_total if x not in
-  image_area_match]``; the code of its published numbers of 2023). From 6576e62 (2024-01-25, its
-  issue #12) the toolbox counts the predicted pixels outside matched components
-  (``dismatch_pixel += (predits - true_img).sum()``), which equals ``"correct"``.
+- ``fa_mode``, named after the BasicIRSTD ``metrics.py`` versions each reproduces (matching, and
+  so Pd, is the same in every mode):
+
+  ============================ ==================================================================
+  mode (accepted alias)        what it counts, and the toolbox versions it reproduces
+  ============================ ==================================================================
+  ``"correct"``                the pixels of the unmatched predicted components exactly; equals
+  (``"basicirstd_6576e62"``)   the toolbox from 6576e62 (2024-01-25, its issue #12) on, which
+                               counts ``dismatch_pixel += (predits - true_img).sum()`` over the
+                               components left unmatched (IoU, Pd, Fa measured identical on
+                               NUAA-SIRST test predictions). The default.
+  ``"basicirstd_b75ecc8"``     the toolbox up to b75ecc8 (2023-07-25, ``metrics.py:72-73``, the
+  (``"basicirstd"``)           code of its published numbers of 2023): it keeps the *areas* of
+                               matched components in a list and counts
+                               ``dismatch = [x for x in image_area_total if x not in
+                               image_area_match]``, removing areas *by value*, so an unmatched
+                               component whose area equals that of a matched component of the
+                               same image is silently not counted.
+  ============================ ==================================================================
+
+  The aliases are accepted as they are (committed configs that name ``"basicirstd"`` keep their
+  hashes and numbers) and reported as given; :func:`canonical_fa_mode` gives a mode's main name.
 
 Inputs: score maps are compared ``scores > threshold`` (the comparison is made in the scores' own
 floating dtype, so ``float32`` maps are compared with ``float32(threshold)``); ``bool`` maps are
@@ -52,7 +63,20 @@ thresholds from one histogram of the pixels above the lowest threshold, and Pd/F
 by re-labelling only those pixels: their 8-neighbour graph is built once per image and each
 threshold adds the pixels and edges above it, from the highest threshold down, to one vectorised
 union-find (hooking + pointer jumping) whose roots are each component's first pixel in raster
-order, so components are numbered exactly as ``ndimage.label`` numbers them.
+order, so components are numbered exactly as ``ndimage.label`` numbers them. Components at a
+higher threshold are subsets of those at a lower one, so nothing is labelled twice; only a
+*dense* threshold (more than 1/16 of the image above it, as 0 is for a sigmoid map, where every
+pixel is) is labelled with ``ndimage.label`` instead, since the union-find's cost grows with the
+pixels it holds (profiled: at the kit's thresholds ``linspace(0, 1, 20, endpoint=False)`` the
+union-find over a whole image at threshold 0 took most of the time). The numbers are the same
+either way (tests/test_metrics.py, every threshold against :class:`SegmentationMetrics`).
+
+hIoU (:func:`opdc_match`, :func:`hiou_from_counts`) follows "Rethinking Evaluation of Infrared
+Small Target Detection" (NeurIPS 2025 Datasets and Benchmarks) as its kit PyIRSTDMetrics 1.0.2
+computes it: "hIoU = segmentation IoU of matched targets x localisation IoU TP/(TP+FP+FN)", with
+OPDC matching ("overlap then distance", one prediction to one target); written here from those
+definitions and checked against the kit (tests/test_hiou.py), which pins numpy < 2 and so is no
+dependency.
 """
 
 from __future__ import annotations
@@ -66,6 +90,8 @@ from scipy import ndimage
 __all__ = [
     "EPS",
     "FA_MODES",
+    "FA_MODE_ALIASES",
+    "canonical_fa_mode",
     "NIOU_EMPTY",
     "TargetMatch",
     "Components",
@@ -89,7 +115,9 @@ __all__ = [
 
 #: The toolbox's epsilon in ``inter / (eps + union)`` (``np.spacing(1)``).
 EPS = float(np.spacing(1))
-FA_MODES = ("correct", "basicirstd", "basicirstd_b75ecc8")
+#: Fa counts named after the toolbox versions they reproduce, then their accepted aliases.
+FA_MODES = ("correct", "basicirstd_b75ecc8", "basicirstd", "basicirstd_6576e62")
+FA_MODE_ALIASES = {"basicirstd": "basicirstd_b75ecc8", "basicirstd_6576e62": "correct"}
 _FA_BY_VALUE = ("basicirstd", "basicirstd_b75ecc8")  # one mode, two names (see the module docstring)
 #: nIoU of an image whose mask and prediction are both empty: "zero" (the toolbox) or "one".
 NIOU_EMPTY = ("zero", "one")
@@ -100,6 +128,8 @@ _STRUCTURES = {
 }
 # Forward half of the neighbourhood (each undirected edge once) for the sparse graph of PdFaROC.
 _FORWARD_OFFSETS = {8: ((0, 1), (1, -1), (1, 0), (1, 1)), 4: ((0, 1), (1, 0))}
+# PdFaROC labels a threshold with ndimage when more than 1/_DENSE_FRACTION of the pixels are above it.
+_DENSE_FRACTION = 16
 
 
 def _check_connectivity(connectivity: int) -> int:
@@ -118,6 +148,12 @@ def _check_fa_mode(fa_mode: str) -> str:
     if fa_mode not in FA_MODES:
         raise ValueError(f"fa_mode must be one of {FA_MODES}, got {fa_mode!r}")
     return fa_mode
+
+
+def canonical_fa_mode(fa_mode: str) -> str:
+    """The main name of an Fa mode (``"basicirstd"`` -> ``"basicirstd_b75ecc8"``,
+    ``"basicirstd_6576e62"`` -> ``"correct"``); an unknown mode is an error naming the modes."""
+    return FA_MODE_ALIASES.get(_check_fa_mode(fa_mode), fa_mode)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -756,19 +792,44 @@ class PdFaROC:
             thr = self.thresholds
         flat_scores = scores.ravel()
         flat_mask = mask.ravel()
-        idx = np.flatnonzero(flat_scores > thr[0])
+        n_pos = int(np.count_nonzero(flat_mask))
+        gt = find_components(mask, self.connectivity)
+        self.n_targets += gt.n
+        # Dense thresholds (many pixels above, as 0 is for a sigmoid map: every pixel) are labelled
+        # as SegmentationMetrics labels them, with ndimage on the image; the rest by the sparse,
+        # incremental union-find below, whose cost grows with the pixels it holds. Both give the
+        # same components in the same order, so the split changes no number, only the time.
+        dense_limit = max(h * w // _DENSE_FRACTION, 1)
+        target_scores = flat_scores[flat_mask]
+        tp = np.zeros(K, dtype=np.int64)
+        fp = np.zeros(K, dtype=np.int64)
+        first_sparse = 0
+        while first_sparse < K:
+            above = scores > thr[first_sparse]
+            n_above = int(np.count_nonzero(above))
+            if n_above <= dense_limit:
+                break
+            j = first_sparse
+            tp[j] = int(np.count_nonzero(target_scores > thr[j]))
+            fp[j] = n_above - tp[j]
+            labelled = _label_foreground(above, self.connectivity)
+            pred = _box_components(*labelled) if labelled is not None else _EMPTY_COMPONENTS
+            match = _match_components(gt, pred, self.match_distance, self.fa_mode)
+            self.n_matched[j] += match.n_matched
+            self.false_alarm_pixels[j] += match.false_alarm_pixels
+            first_sparse += 1
+        idx = np.flatnonzero(above) if first_sparse < K else np.zeros(0, dtype=np.int64)
         sa = flat_scores[idx]
         ma = flat_mask[idx]
         # level[p] = number of thresholds strictly below the pixel's score: pixel > thr[j] iff level > j.
         level = np.searchsorted(thr, sa, side="left")
-        n_pos = int(np.count_nonzero(mask))
 
         def above_counts(levels: np.ndarray) -> np.ndarray:
             hist = np.bincount(levels, minlength=K + 1)
             return np.cumsum(hist[::-1])[::-1][1:]  # [j] = count(level > j)
 
-        tp = above_counts(level[ma])
-        fp = above_counts(level[~ma])
+        tp[first_sparse:] = above_counts(level[ma])[first_sparse:]
+        fp[first_sparse:] = above_counts(level[~ma])[first_sparse:]
         self.tp += tp
         self.fp += fp
         niou = tp / (n_pos + fp + EPS)
@@ -779,8 +840,6 @@ class PdFaROC:
         self.n_target_pixels += n_pos
         self.n_images += 1
 
-        gt = find_components(mask, self.connectivity)
-        self.n_targets += gt.n
         if idx.size == 0:
             return
         rows = idx // w
@@ -808,7 +867,7 @@ class PdFaROC:
         # is extended incrementally.
         parent = np.arange(idx.size)
         rank = np.zeros(idx.size, dtype=np.int64)
-        for j in range(K - 1, -1, -1):
+        for j in range(K - 1, first_sparse - 1, -1):
             lo = np.searchsorted(edge_level, j + 1, side="left")
             hi = np.searchsorted(edge_level, j + 1, side="right")
             if hi > lo:
@@ -854,19 +913,47 @@ class PdFaROC:
         order = np.lexsort((tpr, fpr))
         return float(np.trapezoid(tpr[order], fpr[order]))
 
-    def pd_fa_auc(self, max_fa: float | None = None) -> float:
+    def pd_fa_auc(self, max_fa: float | None = None, mode: str = "trapezoid") -> float:
         """Normalised area under Pd against Fa (:func:`pd_fa_area`) of these thresholds."""
         df = self.compute()
-        return pd_fa_area(df["Fa"].to_numpy(), df["Pd"].to_numpy(), max_fa)
+        return pd_fa_area(df["Fa"].to_numpy(), df["Pd"].to_numpy(), max_fa, mode)
 
 
-def pd_fa_area(fa: Any, pd_percent: Any, max_fa: float | None = None) -> float:
-    """Normalised area under Pd (as a fraction) against Fa (x1e-6) on ``[0, max_fa]``: the points
-    plus (0, 0), sorted by Fa, trapezoid rule, Pd held at its last value up to ``max_fa``
-    (default: the largest Fa given), divided by ``max_fa``. In [0, 1]. Curves of several methods
-    compare only with one ``max_fa`` for all of them."""
-    fa = np.concatenate([[0.0], np.asarray(fa, dtype=np.float64)])
-    pdv = np.concatenate([[0.0], np.asarray(pd_percent, dtype=np.float64) / 100.0])
+def pd_fa_area(fa: Any, pd_percent: Any, max_fa: float | None = None, mode: str = "trapezoid") -> float:
+    """Normalised area under Pd (as a fraction) against Fa (x1e-6) on ``[0, max_fa]``, in [0, 1];
+    ``max_fa`` defaults to the largest Fa given. Curves of several methods compare only with one
+    ``max_fa`` for all of them.
+
+    ``mode="trapezoid"`` (the default, as before): the points plus (0, 0), sorted by Fa, trapezoid
+    rule, Pd held at its last value up to ``max_fa``; points beyond ``max_fa`` are dropped, so a
+    curve that starts right of ``max_fa`` scores 0.
+
+    ``mode="step"``: the curve as a step function, Pd at a false-alarm budget ``x`` being the best
+    Pd of the curve's points with Fa <= ``x`` (0 below its first point: no threshold reaches so
+    few false alarms; its best Pd held beyond its last point), integrated exactly over
+    ``[0, max_fa]`` and divided by ``max_fa``: the mean Pd over the budgets up to ``max_fa``. It
+    credits no interpolation between thresholds, and every curve with a point inside the range
+    counts (:func:`irstd_lib.figures.pd_fa_figure` takes the range up to the largest Fa any
+    method reaches). SAIST (Fig. 5, section 4) compares methods by "the Area Under the ROC
+    Curve (AUC)" without saying how it is computed; this is the reading that counts each curve.
+    """
+    if mode not in ("trapezoid", "step"):
+        raise ValueError(f"mode must be 'trapezoid' or 'step', got {mode!r}")
+    fa = np.asarray(fa, dtype=np.float64).ravel()
+    pdv = np.asarray(pd_percent, dtype=np.float64).ravel() / 100.0
+    if mode == "step":
+        keep = np.isfinite(fa) & np.isfinite(pdv)
+        fa, pdv = fa[keep], pdv[keep]
+        top = (float(fa.max()) if fa.size else 0.0) if max_fa is None else float(max_fa)
+        if top <= 0:
+            return float("nan")
+        order = np.argsort(fa, kind="stable")
+        fa, best = fa[order], np.maximum.accumulate(pdv[order]) if fa.size else pdv
+        inside = fa < top
+        edges = np.append(fa[inside], top)
+        return float(np.sum(best[inside] * np.diff(edges)) / top)
+    fa = np.concatenate([[0.0], fa])
+    pdv = np.concatenate([[0.0], pdv])
     keep = np.isfinite(fa) & np.isfinite(pdv)
     fa, pdv = fa[keep], pdv[keep]
     order = np.lexsort((pdv, fa))

@@ -306,3 +306,13 @@ def test_agrees_with_the_kit_on_perturbed_nuaa_sirst(nuaa_root, tmp_path):
     assert r["hIoU"] / 100 == pytest.approx(kit["seg_iou"] * kit["loc_iou"], abs=1e-12)
     for ours_name, kit_name in (("precision", "precision"), ("recall", "recall"), ("F1", "f1")):
         assert r[ours_name] / 100 == pytest.approx(kit[kit_name], abs=1e-12), ours_name
+
+
+def test_benchmark_against_the_kit_agrees_on_tiny_maps():
+    python = _kit_python()
+    from irstd_lib.benchmarks.metrics_speed import make_dataset, run_kit_comparison
+
+    scores, masks = make_dataset(6, 48, 0)
+    result = run_kit_comparison(scores, masks, python, repeats=1)
+    assert result["agree"] == {"thresholds": True, "pdfa20": True, "pdfa1": True, "hiou": True}
+    assert {row["measure"] for row in result["rows"]} == {"pdfa20", "pdfa1", "hiou"}

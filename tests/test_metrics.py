@@ -141,6 +141,14 @@ def test_same_area_quirk_correct_vs_basicirstd():
     assert t.false_alarm_pixels == 3 and t.false_alarm_pixels_correct == 7
     with pytest.raises(ValueError):
         SegmentationMetrics(fa_mode="nope")
+    # Each mode under the toolbox version it reproduces, the old names as aliases.
+    from irstd_lib.metrics import canonical_fa_mode
+
+    assert metrics_of(pred, mask, fa_mode="basicirstd_b75ecc8")["n_false_alarm_pixels"] == 3
+    assert metrics_of(pred, mask, fa_mode="basicirstd_6576e62")["n_false_alarm_pixels"] == 7
+    assert canonical_fa_mode("basicirstd") == "basicirstd_b75ecc8" and canonical_fa_mode("basicirstd_6576e62") == "correct"
+    with pytest.raises(ValueError, match="fa_mode must be one of"):
+        canonical_fa_mode("basicirstd_2024")
 
 
 def test_basicirstd_mode_equals_the_toolbox_loop_on_random_maps():
@@ -300,6 +308,28 @@ def test_roc_at_each_threshold_equals_segmentation_metrics(fa_mode, connectivity
         assert row.IoU == pytest.approx(r["IoU"]) and row.nIoU == pytest.approx(r["nIoU"])
 
 
+@pytest.mark.parametrize("fa_mode,connectivity", [("correct", 8), ("basicirstd_b75ecc8", 8), ("correct", 4)])
+def test_roc_with_dense_thresholds_equals_segmentation_metrics(fa_mode, connectivity):
+    # The kit's thresholds (0 first) on sigmoid-like maps, every pixel above 0: the dense
+    # thresholds are labelled by ndimage, the rest by the sparse union-find; every count must be
+    # what SegmentationMetrics gives at that threshold. Densities vary so the split moves.
+    rng = np.random.default_rng(5)
+    thresholds = np.linspace(0, 1, 20, endpoint=False)
+    roc = PdFaROC(thresholds, fa_mode=fa_mode, connectivity=connectivity)
+    singles = [SegmentationMetrics(t, fa_mode=fa_mode, connectivity=connectivity) for t in thresholds]
+    for power in (0.5, 2.0, 8.0):
+        scores, masks = _random_batch(rng, n=2, h=24, w=30)
+        scores = (np.clip(scores, 0, 1) ** power + np.float32(1e-6)).astype(np.float32)
+        roc.update(scores, masks)
+        for single in singles:
+            single.update(scores, masks)
+    df = roc.compute()
+    assert df["n_matched"].tolist() == [s.compute()["n_matched"] for s in singles]
+    assert df["n_false_alarm_pixels"].tolist() == [s.compute()["n_false_alarm_pixels"] for s in singles]
+    assert df["IoU"].to_numpy() == pytest.approx([s.compute()["IoU"] for s in singles])
+    assert df["nIoU"].to_numpy() == pytest.approx([s.compute()["nIoU"] for s in singles])
+
+
 def test_roc_single_threshold_equals_segmentation_metrics():
     scores, masks = _random_batch(np.random.default_rng(4))
     roc = PdFaROC([0.5])
@@ -338,3 +368,32 @@ def test_benchmark_runs_tiny(capsys):
     assert result["agree_basicirstd_exact"] and result["agree_correct_with_leftover_regions"]
     assert result["agree_iou"] and result["agree_roc_single_threshold"]
     assert '"speed_ratio"' in capsys.readouterr().out
+
+
+def test_pd_fa_step_area_counts_every_curve_in_one_fixed_range():
+    from irstd_lib.metrics import pd_fa_area
+
+    # Step: 0 on [0, 10), 0.5 on [10, 20), 1 on [20, 40) -> (0 + 5 + 20) / 40.
+    assert pd_fa_area([10, 20], [50, 100], 40, mode="step") == pytest.approx(0.625)
+    # A curve right of another's range still counts when the range covers it; the trapezoid
+    # reading with a window ending before its first point gave it 0.
+    assert pd_fa_area([200, 400], [70, 95], 30) == 0.0
+    assert pd_fa_area([200, 400], [70, 95], 500, mode="step") == pytest.approx((0.7 * 200 + 0.95 * 100) / 500)
+    # The best Pd within the budget: a later point with a lower Pd does not lower the step.
+    assert pd_fa_area([1, 2], [80, 60], 4, mode="step") == pytest.approx(0.8 * 3 / 4)
+    with pytest.raises(ValueError, match="mode"):
+        pd_fa_area([1], [1], 2, mode="log")
+
+
+def test_pd_fa_figure_names_its_range_and_every_area_is_positive():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from irstd_lib.figures import nice_ceiling, pd_fa_figure
+
+    assert [nice_ceiling(x) for x in (0.3, 1.0, 1.5, 4.0, 7.0, 400.0)] == [0.5, 1.0, 2.0, 5.0, 10.0, 500.0]
+    fig, table = pd_fa_figure({"near": (np.array([2.0, 5.0, 30.0]), np.array([60.0, 80.0, 90.0]), None),
+                               "far": (np.array([200.0, 400.0]), np.array([70.0, 95.0]), None)}, "t")
+    assert (table["Fa range"] == 500.0).all() and (table["Pd-Fa area"] > 0).all()
+    assert "0-500e-6" in fig.axes[0].get_title()

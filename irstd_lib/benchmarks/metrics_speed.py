@@ -18,19 +18,39 @@ same maps, side by side:
 It checks that ours in ``fa_mode="basicirstd"`` agrees exactly with the reference (targets,
 matched targets, false-alarm pixels) and that ``fa_mode="correct"`` differs only by the pixels
 of same-area false alarms (the reference's own count of the pixels of its left-over regions).
+
+Against the field's kit (PyIRSTDMetrics, ``--kit-venv`` or ``$IRSTD_KIT_VENV``: a venv holding
+``pyirstdmetrics``, which pins numpy < 2 and so runs in its own process): the same maps are
+written to a temporary ``.npz`` and the kit times, in a subprocess, its
+``ProbabilityDetectionAndFalseAlarmRate(num_bins=20)`` (thresholds ``linspace(0, 1, 20,
+endpoint=False)``), ``num_bins=1`` (0.5) and ``HierarchicalIoUBasedErrorAnalysis(num_bins=1)``;
+ours times ``PdFaROC`` at the kit's 20 thresholds, ``SegmentationMetrics(0.5)`` (IoU, nIoU,
+Pd, Fa and hIoU in one pass) and the hIoU alone (:func:`~irstd_lib.metrics.hiou_image`). The
+table prints both side by side with the ratio, and whether every count agrees (targets matched
+and false-alarm pixels at each threshold, hIoU's TP/FP/FN and summed IoU; ours with
+``opdc_empty="pyirstdmetrics_1.0.2"``). ``--nuaa ROOT`` takes the maps from a dataset's masks
+(prediction-like: each mask blurred, perturbed and laid on a faint positive background, as a
+sigmoid output is) instead of the synthetic scenes. It is a benchmark, not a timed test.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from irstd_lib.metrics import EPS, PdFaROC, SegmentationMetrics
+from irstd_lib.metrics import EPS, PdFaROC, SegmentationMetrics, hiou_from_counts, hiou_image
+
+#: The kit's thresholds for num_bins=20 (``np.linspace(0, 1, num_bins, endpoint=False)``).
+KIT_THRESHOLDS_20 = np.linspace(0, 1, 20, endpoint=False)
 
 
 def make_scene(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -265,6 +285,134 @@ def run_benchmark(n: int = 200, size: int = 512, seed: int = 0, threshold: float
     }
 
 
+def make_nuaa_maps(root: str | Path, n: int = 200, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Prediction-like float32 maps from the first ``n`` masks (sorted) of a dataset at ``root``
+    (``masks/*.png``, native sizes): a faint positive background (every pixel above 0, below
+    0.02, as a sigmoid output is), each mask shifted by up to 1 px, blurred and scaled to a peak
+    in [0.3, 1] (some targets faint enough to be missed), a few false blobs."""
+    from PIL import Image
+    from scipy import ndimage
+
+    files = sorted(Path(root, "masks").glob("*.png"))[:n]
+    if not files:
+        raise FileNotFoundError(f"{root}: no masks/*.png to build maps from")
+    rng = np.random.default_rng(seed)
+    scores, masks = [], []
+    for path in files:
+        mask = np.asarray(Image.open(path).convert("L")) > 0
+        h, w = mask.shape
+        score = (rng.random((h, w), dtype=np.float32) ** 8 * np.float32(0.02)) + np.float32(1e-4)
+        target = np.roll(mask, tuple(int(v) for v in rng.integers(-1, 2, 2)), axis=(0, 1)).astype(np.float32)
+        target = ndimage.gaussian_filter(target, sigma=float(rng.uniform(0.5, 1.5)))
+        if target.max() > 0:
+            target *= np.float32(rng.uniform(0.3, 1.0) / target.max())
+        for _ in range(int(rng.integers(0, 4))):
+            r, c = int(rng.integers(0, h - 3)), int(rng.integers(0, w - 3))
+            target[r:r + int(rng.integers(1, 4)), c:c + int(rng.integers(1, 4))] = np.float32(rng.uniform(0.2, 1.0))
+        scores.append(np.maximum(score, target).astype(np.float32))
+        masks.append(mask)
+    return scores, masks
+
+
+KIT_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+from py_irstd_metrics import HierarchicalIoUBasedErrorAnalysis, ProbabilityDetectionAndFalseAlarmRate
+data = np.load(sys.argv[1])
+n = int(data["n"])
+scores = [data[f"s{i}"] for i in range(n)]
+masks = [data[f"m{i}"] for i in range(n)]
+repeats = int(sys.argv[2])
+out = {}
+def timed(make):
+    best = float("inf")
+    for _ in range(repeats):
+        metric = make()
+        t = time.perf_counter()
+        for s, m in zip(scores, masks):
+            metric.update(s, m)
+        best = min(best, time.perf_counter() - t)
+    return metric, best
+for bins in (20, 1):
+    metric, seconds = timed(lambda: ProbabilityDetectionAndFalseAlarmRate(num_bins=bins))
+    out[f"pdfa{bins}"] = {"seconds": seconds, "tp": metric.tp_objs.tolist(), "fn": metric.fn_objs.tolist(),
+                          "fp_area": metric.fp_area.tolist(), "thresholds": metric.thresholds.tolist()}
+metric, seconds = timed(lambda: HierarchicalIoUBasedErrorAnalysis(num_bins=1))
+out["hiou"] = {"seconds": seconds, "tp": int(metric.tp_objs[0]), "fp": int(metric.fp_objs[0]), "fn": int(metric.fn_objs[0]),
+               "iou_sum": float(metric.tp_ious[0])}
+print(json.dumps(out))
+"""
+
+
+def kit_python(venv: str | Path | None = None) -> Path | None:
+    """The kit venv's python (``venv``, else ``$IRSTD_KIT_VENV``), or None when there is none."""
+    venv = venv or os.environ.get("IRSTD_KIT_VENV")
+    if not venv:
+        return None
+    python = Path(venv) / "bin" / "python"
+    return python if python.is_file() else None
+
+
+def run_kit(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray], python: Path, repeats: int = 1) -> dict:
+    """The kit's timings and counts on these maps, from its own venv (see the module docstring)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "maps.npz"
+        np.savez(data, n=len(scores), **{f"s{i}": s for i, s in enumerate(scores)}, **{f"m{i}": m for i, m in enumerate(masks)})
+        script = Path(tmp) / "kit_benchmark.py"
+        script.write_text(KIT_SCRIPT)
+        done = subprocess.run([str(python), str(script), str(data), str(repeats)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the kit ({python}) failed: {done.stderr.strip()[-1500:]}")
+    return json.loads(done.stdout)
+
+
+def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray], python: Path, repeats: int = 2) -> dict:
+    """Ours against the kit on the same maps: seconds, images/s, ratios and agreement."""
+    n = len(scores)
+    roc = PdFaROC(KIT_THRESHOLDS_20)
+    one = SegmentationMetrics(0.5, opdc_empty="pyirstdmetrics_1.0.2")
+    hiou_counts: dict[str, float] = {}
+
+    def run_roc() -> None:
+        roc.reset()
+        for s, m in zip(scores, masks):
+            roc.update(s, m)
+
+    def run_one() -> None:
+        one.reset()
+        for s, m in zip(scores, masks):
+            one.update(s, m)
+
+    def run_hiou() -> None:
+        hiou_counts.clear()
+        for s, m in zip(scores, masks):
+            for k, v in hiou_image(s > np.float32(0.5), m, opdc_empty="pyirstdmetrics_1.0.2").counts.items():
+                hiou_counts[k] = hiou_counts.get(k, 0) + v
+
+    ours = {"pdfa20": _time(run_roc, repeats), "pdfa1": _time(run_one, repeats), "hiou": _time(run_hiou, repeats)}
+    kit = run_kit(scores, masks, python, repeats)
+    df = roc.compute()
+    r = one.compute()
+    k20, k1, kh = kit["pdfa20"], kit["pdfa1"], kit["hiou"]
+    agree = {
+        "thresholds": bool(np.array_equal(KIT_THRESHOLDS_20, np.asarray(k20["thresholds"]))),
+        "pdfa20": bool(df["n_matched"].tolist() == k20["tp"] and df["n_false_alarm_pixels"].tolist() == k20["fp_area"]
+                       and all(roc.n_targets == t + f for t, f in zip(k20["tp"], k20["fn"]))),
+        "pdfa1": bool([r["n_matched"]] == k1["tp"] and [r["n_false_alarm_pixels"]] == k1["fp_area"]),
+        "hiou": bool((r["opdc_tp"], r["opdc_fp"], r["opdc_fn"]) == (kh["tp"], kh["fp"], kh["fn"])
+                     and abs(r["opdc_iou_sum"] - kh["iou_sum"]) < 1e-9
+                     and (hiou_counts["opdc_tp"], hiou_counts["opdc_fp"], hiou_counts["opdc_fn"]) == (kh["tp"], kh["fp"], kh["fn"])),
+    }
+    rows = []
+    for key, what in (("pdfa20", "Pd/Fa, 20 thresholds: PdFaROC | ProbabilityDetectionAndFalseAlarmRate(num_bins=20)"),
+                      ("pdfa1", "one threshold: SegmentationMetrics (IoU, nIoU, Pd, Fa, hIoU) | num_bins=1 (Pd, Fa)"),
+                      ("hiou", "hIoU + error analysis: hiou_image | HierarchicalIoUBasedErrorAnalysis(num_bins=1)")):
+        rows.append({"measure": key, "what": what, "ours_images_per_s": n / ours[key], "kit_images_per_s": n / kit[key]["seconds"],
+                     "speedup": kit[key]["seconds"] / ours[key], "agree": agree[key]})
+    return {"n": n, "rows": rows, "agree": agree, "hiou_over_one_threshold": ours["hiou"] / ours["pdfa1"],
+            "hIoU": hiou_from_counts(r)["hIoU"]}
+
+
 def bootstrap_cost(n_images: int = 1000, n_resamples: int = 1000, seed: int = 0, repeats: int = 3) -> dict:
     """Seconds for the 95 % bootstrap intervals of IoU, nIoU, Pd and Fa (``irstd_lib.bootstrap``)
     over ``n_images`` per-image count rows with ``n_resamples`` resamples, and for a paired
@@ -294,9 +442,23 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=2, help="timed passes, best kept (default 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--kit-venv", default=None, help="a venv with pyirstdmetrics (default $IRSTD_KIT_VENV); without one the kit is not run")
+    parser.add_argument("--nuaa", default=None, metavar="ROOT", help="compare with the kit on maps made from this dataset's masks")
     args = parser.parse_args(argv)
     result = run_benchmark(n=args.n, size=args.size, seed=args.seed, repeats=args.repeats)
     result.update(bootstrap_cost(seed=args.seed))
+    python = kit_python(args.kit_venv)
+    if python is not None:
+        if args.nuaa:
+            maps, masks = make_nuaa_maps(args.nuaa, args.n, args.seed)
+            source = f"{len(maps)} prediction-like maps from {args.nuaa}'s masks (native sizes)"
+        else:
+            maps, masks = make_dataset(args.n, args.size, args.seed)
+            source = f"the {args.n} synthetic {args.size}x{args.size} maps"
+        result["kit"] = run_kit_comparison(maps, masks, python, args.repeats)
+        result["kit"]["maps"] = source
+    else:
+        result["kit"] = None
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -318,12 +480,25 @@ def main(argv: Sequence[str] | None = None) -> dict:
         print(f"agreement: basicirstd==reference exactly: {result['agree_basicirstd_exact']}; "
               f"correct==reference left-over regions: {result['agree_correct_with_leftover_regions']}; "
               f"IoU: {result['agree_iou']}; ROC(1)==ours: {result['agree_roc_single_threshold']}")
+        kit = result["kit"]
+        if kit is None:
+            print("the kit (PyIRSTDMetrics): not run; give --kit-venv or IRSTD_KIT_VENV (a venv with pyirstdmetrics)")
+        else:
+            print(f"ours against the kit (PyIRSTDMetrics) on {kit['maps']}, images/s (best of {args.repeats}):")
+            print(f"  {'measure':8s} {'ours':>9s} {'kit':>9s} {'ours/kit':>9s}  agree  what (ours | kit)")
+            for row in kit["rows"]:
+                print(f"  {row['measure']:8s} {row['ours_images_per_s']:9.1f} {row['kit_images_per_s']:9.1f} "
+                      f"{row['speedup']:8.2f}x  {str(row['agree']):5s}  {row['what']}")
+            print(f"  hIoU alone costs {kit['hiou_over_one_threshold']:.2f}x our one-threshold scoring; hIoU {kit['hIoU']:.3f}")
     if not (result["agree_basicirstd_exact"] and result["agree_correct_with_leftover_regions"] and result["agree_iou"]):
         print("DISAGREEMENT between ours and the reference", file=sys.stderr)
+    if result["kit"] is not None and not all(result["kit"]["agree"].values()):
+        print(f"DISAGREEMENT between ours and the kit: {result['kit']['agree']}", file=sys.stderr)
     return result
 
 
 if __name__ == "__main__":
     r = main()
     ok = r["agree_basicirstd_exact"] and r["agree_correct_with_leftover_regions"] and r["agree_iou"]
+    ok = ok and (r["kit"] is None or all(r["kit"]["agree"].values()))
     sys.exit(0 if ok else 1)
