@@ -150,13 +150,16 @@ PROFILES: dict[str, Profile] = {
             # image at test, where the paper is silent); Visual from the image encoder (3.2.1); the final
             # projection widened 2x (3.2.3, factor not given); only the image encoder frozen (3.1); eqs. 1-2's
             # exp(cos) without a temperature; A from the prompt tokens and I from SAM's output token
-            # (3.3.2); d = ResNet(I) as depth bins (eqs. 11-12).
+            # (3.3.2); d = ResNet(I) as depth bins (eqs. 11-12). Scene prompts: the training images described
+            # with the target mask removed (3.4: "Each infrared image, with the target mask removed, is
+            # encoded"), the test and validation images whole, reading no test mask (the paper is silent on a
+            # detector's test-time text; the masked test text stays available, labelled: mask_target_test=True).
             saist=SystemProtocol(model_kwargs={"sam": "vit_b", "clip": "ViT-B-16", "clip_image_train": "targets_removed",
                                                "clip_image_test": "whole", "visual_source": "image_encoder",
                                                "projection_width_factor": 2, "text_encoder": "finetune",
                                                "relation_temperature": "equation", "imaging_tokens": "sam",
                                                "depth_input": "degraded", "depth_readout": "bins"},
-                                 train={"amp": "bf16"},
+                                 train={"amp": "bf16"}, conditioning={"mask_target_test": False},
                                  train_base="variant", size=1024, split_scheme="saist_50_30_20"),
             acm=SystemProtocol(),
             dnanet=SystemProtocol(),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-__all__ = ["ConditioningContext", "ConditioningKind", "PreparedCondition", "generated_descriptions"]
+__all__ = ["ConditioningContext", "ConditioningKind", "PreparedCondition", "generated_descriptions", "reading_test_masks"]
 
 Conditioner = Callable[[Mapping[str, Any], str], Any]
 
@@ -33,6 +33,27 @@ class PreparedCondition:
     train: Conditioner | None
     evaluations: dict[str, Conditioner | None]
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def reading_test_masks(self) -> "PreparedCondition":
+        """The same condition, its conditioners asking the evaluation for each test image's
+        ground-truth mask (:func:`reading_test_masks`): for a model that reads it at test time
+        (SAIST's ``clip_image_test="targets_removed_by_ground_truth"``), whose run is labelled
+        so (:mod:`irstd_lib.runs.ground_truth`). The training conditioner too, because the
+        trainer validates with it."""
+        return PreparedCondition(reading_test_masks(self.train), {name: reading_test_masks(c) for name, c in self.evaluations.items()},
+                                 self.model_kwargs)
+
+
+def reading_test_masks(conditioner: Conditioner | None) -> Conditioner:
+    """``conditioner`` made to declare ``reads_test_masks = True``, so that the evaluation puts
+    each test image's mask, prepared as the image is, in the batch it hands it (``batch["mask"]``,
+    :mod:`irstd_lib.engine.evaluate`); evaluation batches carry no mask otherwise. Only a
+    conditioner that can pass the mask on has ``with_test_masks()``; others are refused."""
+    with_masks = getattr(conditioner, "with_test_masks", None)
+    if with_masks is None:
+        raise ValueError(f"the model reads the test images' masks at test time, but its conditioner "
+                         f"{type(conditioner).__name__} cannot pass them on (it has no with_test_masks())")
+    return with_masks()
 
 
 class ConditioningKind(ABC):
@@ -71,6 +92,14 @@ class ConditioningKind(ABC):
         (LGNet's descriptions: "upper left"), so that training on crops or flips of the image
         would pair the input with words that are not true of it."""
         return False
+
+    def ground_truth_inputs_at_test(self, settings: Any, evaluation: str, dataset: str) -> tuple[str, ...]:
+        """The inputs of the evaluation ``evaluation`` (on the dataset named ``dataset``) that read
+        the test images' ground truth, in words (e.g. ``"scene descriptions: ..."``); empty when
+        none does. What a run record and every table row of it are labelled with
+        (:mod:`irstd_lib.runs.ground_truth`). Reading the training masks in training is not
+        listed: that is what training labels are for."""
+        return ()
 
     @abstractmethod
     def prepare(self, settings: Any, context: ConditioningContext) -> PreparedCondition:

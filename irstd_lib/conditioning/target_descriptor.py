@@ -13,6 +13,11 @@ text is not used. Settings (``RunConfig.conditioning``):
 - ``descriptions``: where the text comes from: ``"files"`` (the dataset's own, LangIR layout),
   ``"quadrant"`` or ``"semantic"`` (generated from the masks once, cached; see
   :mod:`irstd_lib.text.descriptions`; both read the ground truth, as LGNet's training does).
+  At test time (the ``test_with_text`` evaluation) a source whose text is written from the mask
+  reads the test ground truth, and the run's record and every table row of that evaluation say
+  so (:meth:`TargetDescriptorConditioning.ground_truth_inputs_at_test`, from the source's own
+  ``uses_ground_truth``; the synthetic set's description files are its generator's, written
+  from the targets it drew, so they count too; a real dataset's files are read as they are).
 - ``test_descriptions``: where the text of the ``test_with_text`` evaluation comes from:
   ``"training_source"`` (default: the ``descriptions`` source on the test images; ``quadrant``
   and ``semantic`` then read the test masks, an upper bound, labelled so) or ``"first_pass"``
@@ -219,6 +224,26 @@ class TargetDescriptorConditioning(ConditioningKind):
 
     def describes_whole_image(self, settings: Settings) -> bool:
         return settings.uses_text
+
+    def ground_truth_inputs_at_test(self, settings: Settings, evaluation: str, dataset: str) -> tuple[str, ...]:
+        """The text of ``test_with_text`` when its source writes it from the mask (the source's
+        ``uses_ground_truth``), or the synthetic generator's description files."""
+        if not settings.uses_text or evaluation != "test_with_text":
+            return ()
+        if self._first_pass(settings):  # written from the model's own prediction (FirstPassSource.uses_ground_truth: False)
+            return ()
+        if settings.descriptions == "files":
+            if dataset != "synthetic":
+                return ()
+            return ("target descriptions at test: the synthetic generator's description files, written from the targets "
+                    "it drew (the test ground truth)",)
+        from irstd_lib.text.descriptions import get_source
+
+        if not get_source(settings.descriptions).uses_ground_truth:
+            return ()
+        return (f"target descriptions at test: the {settings.descriptions!r} source, written from the test image's "
+                "ground-truth mask",)
+
 
     def prepare(self, settings: Settings, context: ConditioningContext) -> PreparedCondition:
         """CLIP embeddings of every train and test image and of their descriptions."""

@@ -20,7 +20,10 @@ figures show), so that a run record holds everything its tables and figures need
 Conditioning: ``conditioner(batch, "test")`` returns the model's ``condition`` (e.g. LGNet's
 (B, D) target descriptors); its ``batch`` looks like a collated training batch:
 ``{"image": (B,1,H',W') tensor, "name": [str], "index": LongTensor (B,), "description": [str],
-"height": LongTensor, "width": LongTensor}``.
+"height": LongTensor, "width": LongTensor}``, and ``"mask"`` ((B,1,H',W') float {0, 1}, each test
+image's ground-truth mask prepared as its image) only for a conditioner that declares
+``reads_test_masks`` (a model reading test ground truth; its run is labelled so,
+:mod:`irstd_lib.runs.ground_truth`).
 """
 
 from __future__ import annotations
@@ -59,9 +62,28 @@ def _pad_multiple(size: int | None, model: IRSTDModel) -> int:
     return multiple if multiple % need == 0 else multiple * need // math.gcd(multiple, need)
 
 
-def _collate(entries: Sequence[tuple[int, Any, torch.Tensor, Any]]) -> dict[str, Any]:
+def _prepared_mask(mask: Any, info: Any) -> torch.Tensor:
+    """A test mask as its image was prepared (``RestoreInfo``): (1, H', W') float {0, 1}."""
+    from irstd_lib.data.transforms import resize_mask
+
+    t = torch.as_tensor(np.asarray(mask) > 0, dtype=torch.float32)
+    if info.policy == "resize":
+        t = resize_mask(t, *info.input_size)
+    elif info.policy == "pad":
+        t = torch.nn.functional.pad(t, (0, info.input_size[1] - t.shape[1], 0, info.input_size[0] - t.shape[0]))
+    return t[None]
+
+
+def _reads_test_masks(conditioner: Conditioner | None) -> bool:
+    return bool(getattr(conditioner, "reads_test_masks", False))
+
+
+def _collate(entries: Sequence[tuple[int, Any, torch.Tensor, Any]], masks: bool = False) -> dict[str, Any]:
     """The batch a conditioner sees (see the module docstring) from ``(index, sample, prepared
-    image (1, H', W'), RestoreInfo)`` entries of equal prepared size."""
+    image (1, H', W'), RestoreInfo)`` entries of equal prepared size; with ``masks``, also the
+    prepared test masks."""
+    if masks:
+        return {**_collate(entries), "mask": torch.stack([_prepared_mask(e[1].mask, e[3]) for e in entries])}
     return {
         "image": torch.stack([e[2] for e in entries]),
         "name": [e[1].name for e in entries],
@@ -119,7 +141,7 @@ def predict_scores(
     checked = False
 
     def flush() -> Iterator[tuple[Any, np.ndarray]]:
-        scores = _forward_scores(model, _collate(pending), conditioner, device, amp_dtype)
+        scores = _forward_scores(model, _collate(pending, _reads_test_masks(conditioner)), conditioner, device, amp_dtype)
         for (_, sample, _, info), s in zip(pending, scores):
             yield sample, restore_scores(s[0], info)
         pending.clear()
@@ -291,7 +313,7 @@ def inspect(
             index = dataset.index_of(name)
             sample = dataset[index]
             tensor, info = prepare_eval_image(sample.image, prepare_size, policy, model.input_spec.pad_value)
-            batch = _collate([(index, sample, tensor, info)])
+            batch = _collate([(index, sample, tensor, info)], _reads_test_masks(conditioner))
             condition = move_to_device(conditioner(batch, "test"), device) if conditioner is not None else None
             with torch.no_grad():
                 maps = model.inspection_maps(model.input_spec.prepare(batch["image"].to(device)), condition)

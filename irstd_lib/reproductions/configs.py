@@ -135,7 +135,8 @@ def saist_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inp
                          **partition(dataset, protocol.split_scheme if split_scheme is None else split_scheme))
     has_files = inputs.data_root is not None and (Path(inputs.data_root) / "scene_descriptions").is_dir()
     descriptions = descriptions or ("files" if has_files else "scene")
-    conditioning = {"descriptions": descriptions} if guided else {}
+    # The protocol's scene-prompt settings (the paper profile: test images described whole, no mask read).
+    conditioning = {"descriptions": descriptions, **protocol.conditioning} if guided else {}
     return RunConfig(model=variant.name, model_kwargs=kwargs, data=data, conditioning=conditioning,
                      train=_train(p, protocol, inputs.epochs), seed=inputs.seed, profile=p.name)
 

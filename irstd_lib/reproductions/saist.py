@@ -40,8 +40,8 @@ from irstd_lib.reproductions.configs import RunContext, run_config
 from irstd_lib.reproductions.intervals import error_bars
 from irstd_lib.reproductions.seeds import run_row, seed_cells
 from irstd_lib.reproductions.specs import spec
-from irstd_lib.reproductions.tables import (Measured, build_table, classical_rows, dataset_roots, learned_rows, measure,
-                                            scoring_targets)
+from irstd_lib.reproductions.tables import (GROUND_TRUTH_COLUMN, Measured, build_table, classical_rows, dataset_roots,
+                                            ground_truth_title, learned_rows, measure, scoring_targets)
 from irstd_lib.runs import RunConfig, RunResult
 
 METHOD_NAMES = {"tophat": "Top-Hat", "ipi": "IPI"}
@@ -265,7 +265,13 @@ def comparison_figure(table: pd.DataFrame, metrics: tuple[str, ...] = ("IoU", "P
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
-    labels = [f"{r['measured']}\n({r['paper row']})" for _, r in table.iterrows()]
+    # A row measured with inputs read from the test masks says so under its bar (and the title).
+    reads = [GROUND_TRUTH_COLUMN in table.columns and r[GROUND_TRUTH_COLUMN] not in (None, "none") for _, r in table.iterrows()]
+    labels = [f"{r['measured']}\n({r['paper row']})" + ("\n[reads test GT]" if gt else "") for (_, r), gt in zip(table.iterrows(), reads)]
+    if any(reads):
+        title = (title + "\n" if title else "") + (f"[reads test GT]: {sum(reads)} of {len(reads)} rows measured with inputs "
+                                                    "computed from the test images' ground-truth masks (the table's column "
+                                                    f"'{GROUND_TRUTH_COLUMN}')")
     x = np.arange(len(table))
     for ax, metric in zip(axes[0], metrics):
         ax.bar(x - 0.2, table[metric], 0.4, yerr=error_bars(table, metric), capsize=2, label="measured (this package), 95% CI")
@@ -342,7 +348,9 @@ def figure4_detections(profile="smoke", data_root=None, device="cpu", progress=F
             marks = detection_marks(scores > result.metrics["threshold"], sample.mask)
             counts.append({"image": name, "method": label, "run": result.hash,
                            **{kind: sum(m["kind"] == kind for m in marks) for kind in ("detected", "missed", "false alarm")}})
-    fig.suptitle("Detections (red correct, yellow missed, blue false alarm), with a close-up of the first", fontsize=9)
+    caption = ground_truth_title(runs)
+    fig.suptitle("Detections (red correct, yellow missed, blue false alarm), with a close-up of the first"
+                 + (f"\n{caption}" if caption else ""), fontsize=9)
     fig.tight_layout()
     return fig, pd.DataFrame(counts)
 
@@ -359,7 +367,8 @@ def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, r
     table_spec = spec("saist_figure5_roc")
     context = _context(profile, data_root, device, progress, results_dir, config_kwargs)
     curves = {}
-    for m in measure(table_spec.rows, context):
+    measured = measure(table_spec.rows, context)
+    for m in measured:
         roc = m.result.details()["roc"]
         curves[m.label] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), m.result.hash)
     test_set = _test_set_of(m.result, data_root)
@@ -370,7 +379,8 @@ def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, r
                                  progress=progress)
         roc = scored.details()["roc"]
         curves[METHOD_NAMES[method]] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), scored.hash)
-    return pd_fa_figure(curves, f"Pd-Fa on {test_set.root.name} test ({len(test_set)} images)")
+    caption = ground_truth_title([(m.label, m.result) for m in measured])
+    return pd_fa_figure(curves, f"Pd-Fa on {test_set.root.name} test ({len(test_set)} images)" + (f"\n{caption}" if caption else ""))
 
 
 def figure6_guidance(profile="smoke", data_root=None, device="cpu", progress=False, results_dir=None, n_images: int = 3,
@@ -396,7 +406,8 @@ def figure6_guidance(profile="smoke", data_root=None, device="cpu", progress=Fal
             axes[r, c].set_title(label.split(" + ")[0], fontsize=8)
     for ax in axes.ravel():
         ax.axis("off")
-    fig.suptitle("Guidance over the image (CLIP patch grid): where each prompt looks", fontsize=9)
+    caption = ground_truth_title(guided)
+    fig.suptitle("Guidance over the image (CLIP patch grid): where each prompt looks" + (f"\n{caption}" if caption else ""), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -428,6 +439,8 @@ def figure7_decoders(profile="smoke", data_root=None, device="cpu", progress=Fal
             ax.imshow(array, cmap=cmap, **kwargs)
             ax.set_title(columns[c] if r == 0 else "", fontsize=7)
             ax.axis("off")
-    fig.suptitle("Decoders (score maps) and CG-SAM's imaging decoder (J = I e^(beta d) - A (e^(beta d) - 1), the logits)", fontsize=8)
+    caption = ground_truth_title(decoders)
+    fig.suptitle("Decoders (score maps) and CG-SAM's imaging decoder (J = I e^(beta d) - A (e^(beta d) - 1), the logits)"
+                 + (f"\n{caption}" if caption else ""), fontsize=8)
     fig.tight_layout()
     return fig

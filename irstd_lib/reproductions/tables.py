@@ -6,6 +6,13 @@ It trains (or reads) every row of a :class:`~irstd_lib.reproductions.specs.Table
 its own), then adds the bootstrap intervals over test images with each row's paired difference
 from the spec's reference row (:mod:`~irstd_lib.reproductions.intervals`) and, where the spec
 says so, the reference system's seed spread (:mod:`~irstd_lib.reproductions.seeds`).
+
+Ground truth at test time: where any measured row's evaluation reads the test images' masks
+(LGNet's mask-written descriptions in "text in training and test", SAIST's scene prompts written
+with the target masked out by the test mask; :mod:`irstd_lib.runs.ground_truth`), the table gets
+the column :data:`~irstd_lib.runs.ground_truth.COLUMN` (what reads which mask, or ``none``, for
+every measured row) and its caption (``attrs["note"]``) a sentence naming those rows. A table
+none of whose rows reads a test mask is left as it was.
 """
 
 from __future__ import annotations
@@ -19,10 +26,13 @@ import pandas as pd
 from irstd_lib.models import get_variant
 from irstd_lib.reproductions.configs import RunContext, system_of
 from irstd_lib.reproductions.intervals import with_intervals
-from irstd_lib.reproductions.seeds import run_row, seed_spread, with_seed_spread
+from irstd_lib.reproductions.seeds import row_spreads, run_row, seed_spread, with_seed_spread
 from irstd_lib.reproductions.specs import Row, TableSpec
+from irstd_lib.runs.ground_truth import COLUMN as GROUND_TRUTH_COLUMN
+from irstd_lib.runs.ground_truth import caption_note, row_label
 
-__all__ = ["Measured", "build_table", "has_description_files", "learned_rows", "measure", "rows_for"]
+__all__ = ["GROUND_TRUTH_COLUMN", "Measured", "build_table", "ground_truth_title", "has_description_files", "learned_rows", "measure",
+           "rows_for", "with_ground_truth_labels"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,34 @@ class Measured:
 
     def per_image(self) -> list:
         return self.result.details(self.evaluation)["per_image"]
+
+    @property
+    def ground_truth_inputs(self) -> list[str]:
+        """The inputs of this row's evaluation that read the test images' masks (empty: none)."""
+        return self.result.ground_truth_inputs_at_test(self.evaluation)
+
+
+def with_ground_truth_labels(table: pd.DataFrame, measured: Sequence[Measured]) -> pd.DataFrame:
+    """``table`` (its first ``len(measured)`` rows the measured ones, in order) labelled where a
+    row reads test ground truth: the column :data:`GROUND_TRUTH_COLUMN` (after the row's name)
+    and a caption sentence before any other note; unchanged when no row does."""
+    labels = [row_label(m.ground_truth_inputs) for m in measured]
+    note = caption_note(labels, [m.label for m in measured])
+    if not note:
+        return table
+    out = table.copy()
+    out.insert(min(1, len(out.columns)), GROUND_TRUTH_COLUMN, labels + [None] * (len(out) - len(labels)))
+    out.attrs = {**table.attrs, "note": " ".join(part for part in (note, table.attrs.get("note", "")) if part)}
+    return out
+
+
+def ground_truth_title(runs: Sequence[tuple[str, Any]], evaluation: str | None = None) -> str:
+    """A figure's caption line for ``(label, run)`` pairs shown (their ``evaluation``, default
+    each run's primary one): empty unless one of them reads test ground truth."""
+    import textwrap
+
+    labels = [row_label(result.ground_truth_inputs_at_test(evaluation)) for _, result in runs]
+    return textwrap.fill(caption_note(labels, [label for label, _ in runs], what="methods shown"), width=150)
 
 
 def has_description_files(data_root) -> bool:
@@ -84,6 +122,10 @@ def build_table(spec: TableSpec, context: RunContext,
     spec says. The measured rows come first in the rendered table (paper-only rows after them)."""
     rows = rows_for(spec, context.data_root) if rows is None else tuple(rows)
     measured = measure(rows, context, default_evaluation)
+    return with_ground_truth_labels(_measured_table(spec, context, render, measured), measured)
+
+
+def _measured_table(spec: TableSpec, context: RunContext, render, measured: list[Measured]) -> pd.DataFrame:
     table = render(spec, measured, context)
     if not spec.intervals:
         return table
@@ -98,7 +140,9 @@ def build_table(spec: TableSpec, context: RunContext,
     if not spec.seed_spread or reference is None:
         return table
     spread = seed_spread(system_of(spec.rows[spec.reference].variant), context)
-    return with_seed_spread(table, spread, reference=reference, reference_label=label, measured_rows=len(measured))
+    # each row by its own system's spread (a table of one system: every row the reference's)
+    return with_seed_spread(table, spread, reference=reference, reference_label=label, measured_rows=len(measured),
+                            row_spreads=row_spreads([m.row.variant for m in measured], spread, context))
 
 
 @dataclass(frozen=True)

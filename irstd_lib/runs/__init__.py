@@ -9,6 +9,8 @@
 - :mod:`~irstd_lib.runs.training` and :mod:`~irstd_lib.runs.execution`: preparing, training (one
   process or DDP) and evaluating a run, once (:func:`run_experiment`);
 - :mod:`~irstd_lib.runs.verification`: training a recorded run again and comparing;
+- :mod:`~irstd_lib.runs.ground_truth`: which inputs of a run read the test images' masks at test
+  time (every record, table row and caption says so);
 - :mod:`~irstd_lib.runs.classical`: classical methods scored once and recorded the same way.
 
 This package imports nothing of the reproductions, profiles or command line above it.
@@ -18,6 +20,7 @@ from irstd_lib.runs.classical import score_classical
 from irstd_lib.runs.config import TRAIN_POLICIES, DataConfig, RunConfig
 from irstd_lib.runs.data import open_split, resolve_data_root, synthetic_root, training_dataset
 from irstd_lib.runs.execution import load_trained_model, run_experiment
+from irstd_lib.runs.ground_truth import label_test_ground_truth
 from irstd_lib.runs.identity import (
     RUN_FORMAT_VERSION,
     canonical_json,
@@ -65,6 +68,7 @@ __all__ = [
     "finished_runs",
     "fit_run",
     "hardest_images",
+    "label_test_ground_truth",
     "load_run",
     "load_trained_model",
     "open_split",

@@ -9,8 +9,9 @@ from typing import Any
 from irstd_lib.progress import announce_task
 import irstd_lib.runs.records as records
 from irstd_lib.runs.config import RunConfig
+from irstd_lib.runs.ground_truth import label_test_ground_truth
 from irstd_lib.runs.records import INSPECTED_IMAGES, RunResult
-from irstd_lib.runs.training import evaluate_run, fit_run, prepare_run, select_checkpoint
+from irstd_lib.runs.training import condition_for, evaluate_run, fit_run, prepare_run, select_checkpoint
 from irstd_lib.runs.verification import VERIFY_ENV, _verify
 
 __all__ = ["load_trained_model", "run_experiment"]
@@ -66,6 +67,8 @@ def run_experiment(
         if (verify if verify is not None else os.environ.get(VERIFY_ENV) == "1") and is_main:
             _verify(recorded, prep, device, progress, channels_last)
         return recorded
+    # Derived before training, so that a config whose test-time inputs cannot be labelled fails now.
+    ground_truth = label_test_ground_truth(config)
     if is_main:  # the other ranks are waiting in the next main_process_first
         if retrain and prep.checkpoint_dir.is_dir():
             import shutil
@@ -75,6 +78,9 @@ def run_experiment(
         records.write_config(prep.run_dir, {"hash": prep.hash, "config": config.to_dict(), "identity": prep.identity})
     trainer, fit, condition, train_cfg = fit_run(config, prep, device, progress, channels_last, is_main)
     model = trainer.module
+    if getattr(model, "reads_test_ground_truth", False) and not ground_truth["reads_test_ground_truth"]:
+        raise RuntimeError(f"{config.model} reads test ground truth (reads_test_ground_truth), but its config's label "
+                           "says no input does: see irstd_lib.runs.ground_truth")
     selected = select_checkpoint(trainer, fit) if is_main else None
     if not is_main:
         barrier()  # while rank 0 evaluates and writes the record
@@ -91,7 +97,7 @@ def run_experiment(
     record: dict[str, Any] = {
         "hash": prep.hash, "profile": config.profile, "model": config.model, "dataset": config.data.dataset,
         "issues": list(prep.train_set.issues) + list(prep.test_set.issues),
-        "evaluations": list(evaluations), "primary": config.primary_evaluation, **evaluations,
+        "evaluations": list(evaluations), "primary": config.primary_evaluation, **evaluations, **ground_truth,
         "parameters": {"total": sum(p.numel() for p in model.parameters()), "trainable": model.trainable_parameters()},
         "epochs": len(history), "train_seconds": round(sum(h.get("time_s", 0.0) for h in history), 1),
         "preview": list(maps),
@@ -126,6 +132,7 @@ def load_trained_model(config: RunConfig, data_root=None, results_dir=None, devi
     prep = prepare_run(config, data_root, results_dir, device)
     condition = prep.prepare_condition(progress)
     model = prep.build_model(condition.model_kwargs)
+    condition = condition_for(model, condition)
     load_model_weights(weights, model)
     model.eval()
     return model, prep, condition

@@ -5,7 +5,9 @@ Every finished run, trained or classical, is a folder named by its hash
 
     results/runs/<hash>/config.json     the config and its identity
     results/runs/<hash>/metrics.json    test metrics of every evaluation the run records, the
-                                        primary one named; dataset issues; parameter counts
+                                        primary one named; dataset issues; parameter counts;
+                                        which inputs read test masks (reads_test_ground_truth,
+                                        test_ground_truth_inputs: irstd_lib.runs.ground_truth)
     results/runs/<hash>/details.json    per evaluation: per-image counts and the Pd-Fa ROC
     results/runs/<hash>/maps.npz        score maps (uint8, /255) of the primary evaluation for
                                         the first test images and the hardest ones
@@ -128,6 +130,14 @@ class _RecordedRun:
             return self.record[name]
         except KeyError:
             raise KeyError(f"run {self.hash} has no evaluation {name!r}; it has {self.record.get('evaluations')}") from None
+
+    def ground_truth_inputs_at_test(self, evaluation: str | None = None) -> list[str]:
+        """The inputs of an evaluation (default: the primary one) that read the test images'
+        ground-truth masks, in words; empty when none does. From the record, or derived from the
+        stored config for a record older than the label (:mod:`irstd_lib.runs.ground_truth`)."""
+        from irstd_lib.runs.ground_truth import ground_truth_inputs_of
+
+        return ground_truth_inputs_of(self, evaluation)
 
     def details(self, evaluation: str | None = None) -> dict:
         """Per-image counts and ROC of an evaluation (default: the primary one)."""

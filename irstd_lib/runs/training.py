@@ -20,7 +20,7 @@ from irstd_lib.runs.data import open_split, resolve_data_root, training_dataset
 from irstd_lib.runs.identity import run_hash, run_identity
 from irstd_lib.runs.records import PREVIEW_IMAGES, checkpoint_folder, runs_root
 
-__all__ = ["PreparedRun", "evaluate_run", "fit_run", "hardest_images", "prepare_run", "select_checkpoint"]
+__all__ = ["PreparedRun", "condition_for", "evaluate_run", "fit_run", "hardest_images", "prepare_run", "select_checkpoint"]
 
 
 @dataclass
@@ -113,12 +113,21 @@ def fit_run(config: RunConfig, prep: PreparedRun, device: str, progress: bool, c
     if channels_last:
         train_cfg = replace(train_cfg, channels_last=True)
     model = prep.build_model(condition.model_kwargs)
+    condition = condition_for(model, condition)
     train_data = training_dataset(config, prep.train_set, pad_value=model.input_spec.pad_value)
     trainer = Trainer(model, train_cfg, train_data, val_data=prep.val_set, checkpoint_dir=prep.checkpoint_dir, conditioner=condition.train,
                       run_info={"hash": prep.hash, "model": config.model})
     if is_main:
         announce_task(f"training {config.model} (run {prep.hash})")
     return trainer, trainer.fit(), condition, train_cfg
+
+
+def condition_for(model, condition):
+    """The prepared condition as ``model`` needs it: with the conditioners asking the evaluation
+    for the test images' masks when the model reads them at test time (``reads_test_ground_truth``,
+    SAIST's ``clip_image_test="targets_removed_by_ground_truth"``; its record is labelled so,
+    :mod:`irstd_lib.runs.ground_truth`); as it is otherwise, evaluation batches then carrying no mask."""
+    return condition.reading_test_masks() if getattr(model, "reads_test_ground_truth", False) else condition
 
 
 def select_checkpoint(trainer, fit: dict) -> dict | None:

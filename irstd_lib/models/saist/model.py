@@ -32,8 +32,12 @@ sentence-by-sentence account is ``FIDELITY.md`` beside this file):
 - ``clip_image_test``: the same at test time, where the paper is silent and the mask is no model
   input. ``"whole"`` (default, and the paper profile's). ``"targets_removed_by_ground_truth"``:
   the test image's ground-truth mask removes its targets, so the model **reads test ground
-  truth**: :attr:`SAIST.reads_test_ground_truth` is then True, and a run record and every
-  caption that shows such a run must say so (the condition must then carry the test mask).
+  truth**: :attr:`SAIST.reads_test_ground_truth` is then True, and its run's record and every
+  table row and caption that show it say so (:mod:`irstd_lib.runs.ground_truth`, from
+  :func:`ground_truth_inputs_at_test`). The run layer then makes the conditioner ask for the
+  test masks (:meth:`~irstd_lib.conditioning.PreparedCondition.reading_test_masks`): the
+  evaluation puts each test image's mask, prepared as the image is, in the batch, and the
+  ``scene_prompt`` conditioner hands it on as ``condition["target_mask"]``.
 - ``visual_source``, ``projection_width_factor``, ``relation_temperature``: SR-CLIP's Visual input,
   widened projection and the temperature of eqs. 1-2 (:mod:`.sr_clip`).
 - ``text_encoder``: ``"frozen"`` (default) or ``"finetune"`` (3.1 freezes only "the image
@@ -67,12 +71,23 @@ from irstd_lib.models.saist.prompt_learners import ClipPrompts, CoOpPrompts, sce
 from irstd_lib.models.saist.sam_backbone import SAM_PIXEL_MEAN, SAM_PIXEL_STD
 from irstd_lib.models.saist.sr_clip import SRClip
 
-__all__ = ["CLIP_IMAGE_TEST", "CLIP_IMAGE_TRAIN", "GUIDANCES", "SAIST", "TEXT_ENCODER_MODES", "build_saist", "remove_targets"]
+__all__ = ["CLIP_IMAGE_TEST", "CLIP_IMAGE_TRAIN", "GUIDANCES", "SAIST", "TEXT_ENCODER_MODES", "build_saist",
+           "ground_truth_inputs_at_test", "remove_targets"]
 
 GUIDANCES = ("sr_clip", "clip", "coop", None)
 CLIP_IMAGE_TRAIN = ("whole", "targets_removed")
 CLIP_IMAGE_TEST = ("whole", "targets_removed_by_ground_truth")
 TEXT_ENCODER_MODES = ("frozen", "finetune")
+
+
+def ground_truth_inputs_at_test(guidance: str | None = "sr_clip", clip_image_test: str = "whole", **_other: Any) -> tuple[str, ...]:
+    """The model's inputs that read a test image's ground-truth mask, in words, from its keyword
+    arguments (what :attr:`SAIST.reads_test_ground_truth` says of a built model; the run layer
+    reads it from a run's config to label its record, :mod:`irstd_lib.runs.ground_truth`)."""
+    if guidance is None or clip_image_test != "targets_removed_by_ground_truth":
+        return ()
+    return ("CLIP's image encoder: the test image with its targets removed by its ground-truth mask "
+            "(SAIST clip_image_test='targets_removed_by_ground_truth')",)
 
 
 def remove_targets(image01: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -163,7 +178,7 @@ class SAIST(IRSTDModel):
         """True when the model reads a test image's ground-truth mask at test time (CLIP fed the
         image with its targets removed by the ground truth): a record and every caption that
         shows its results must say so."""
-        return self.guidance is not None and self.clip_image_test == "targets_removed_by_ground_truth"
+        return bool(ground_truth_inputs_at_test(self.guidance_kind, self.clip_image_test))
 
     def clip_view(self, image01: torch.Tensor, condition: dict) -> torch.Tensor:
         """The image CLIP's image encoder sees: whole, or with its targets removed (see the
