@@ -22,6 +22,8 @@ a Single Image", IEEE TIP 2013:
 3. Target image: every pixel takes the **median** (as in the paper) of the values that the
    overlapping target patches give it (``reconstruction="mean"`` is also available).
 4. Scores = target image clipped to ``>= 0`` (targets are brighter than their background).
+5. Detection: ``segmentation`` (default ``"adaptive"``, mean + k std; the toolbox's and DNA-Net's
+   rules are in :mod:`irstd_lib.models.classical.threshold`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import math
 import numpy as np
 
 from irstd_lib.models.classical.robust_pca import robust_pca_ialm
-from irstd_lib.models.classical.threshold import AdaptiveThreshold, as_image
+from irstd_lib.models.classical.threshold import AdaptiveThreshold, as_image, check_segmentation
 
 __all__ = ["IPI", "build_patch_image", "reconstruct_from_patches"]
 
@@ -102,6 +104,7 @@ class IPI(AdaptiveThreshold):
         min_value: float = 0.0,
         full_svd_fraction: float = 0.3,
         seed: int = 0,
+        segmentation: str = "adaptive",
     ) -> None:
         if int(patch_size) < 2:
             raise ValueError(f"patch_size must be >= 2, got {patch_size}")
@@ -119,6 +122,7 @@ class IPI(AdaptiveThreshold):
         self.min_value = float(min_value)
         self.full_svd_fraction = float(full_svd_fraction)
         self.seed = int(seed)
+        self.segmentation = check_segmentation(segmentation)
         self.last_info: dict = {}
 
     def decompose(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,5 +146,6 @@ class IPI(AdaptiveThreshold):
     def __repr__(self) -> str:
         return (
             f"IPI(patch_size={self.patch_size}, stride={self.stride}, lambda_={self.lambda_}, "
-            f"max_iter={self.max_iter}, tol={self.tol}, reconstruction={self.reconstruction!r}, k={self.k})"
+            f"max_iter={self.max_iter}, tol={self.tol}, reconstruction={self.reconstruction!r}, k={self.k}"
+            + ("" if self.segmentation == "adaptive" else f", segmentation={self.segmentation!r}") + ")"
         )

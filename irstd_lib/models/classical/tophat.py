@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from irstd_lib.models.classical.threshold import AdaptiveThreshold, as_image
+from irstd_lib.models.classical.threshold import AdaptiveThreshold, as_image, check_segmentation
 
 __all__ = ["TopHat", "disk_footprint"]
 
@@ -29,10 +29,12 @@ def disk_footprint(radius: int) -> np.ndarray:
 class TopHat(AdaptiveThreshold):
     """White top-hat filter, ``image - opening(image, disk(radius))``, score >= 0.
 
-    ``shape="disk"`` (default, radius 5) or ``"square"`` (a ``(2 radius + 1)``-wide square).
+    ``shape="disk"`` (default, radius 5) or ``"square"`` (a ``(2 radius + 1)``-wide square);
+    ``segmentation`` one of :data:`~irstd_lib.models.classical.threshold.SEGMENTATIONS`.
     """
 
-    def __init__(self, radius: int = 5, shape: str = "disk", k: float = 3.0, min_value: float = 0.0) -> None:
+    def __init__(self, radius: int = 5, shape: str = "disk", k: float = 3.0, min_value: float = 0.0,
+                 segmentation: str = "adaptive") -> None:
         if shape not in ("disk", "square"):
             raise ValueError(f"shape must be 'disk' or 'square', got {shape!r}")
         if int(radius) < 1:
@@ -41,6 +43,7 @@ class TopHat(AdaptiveThreshold):
         self.shape = shape
         self.k = float(k)
         self.min_value = float(min_value)
+        self.segmentation = check_segmentation(segmentation)
         size = 2 * self.radius + 1
         self.footprint = disk_footprint(self.radius) if shape == "disk" else np.ones((size, size), dtype=bool)
 
@@ -51,4 +54,5 @@ class TopHat(AdaptiveThreshold):
         return np.maximum(image - opened, 0.0).astype(np.float32)
 
     def __repr__(self) -> str:
-        return f"TopHat(radius={self.radius}, shape={self.shape!r}, k={self.k}, min_value={self.min_value})"
+        rule = "" if self.segmentation == "adaptive" else f", segmentation={self.segmentation!r}"
+        return f"TopHat(radius={self.radius}, shape={self.shape!r}, k={self.k}, min_value={self.min_value}{rule})"
