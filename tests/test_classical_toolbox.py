@@ -93,6 +93,9 @@ def test_rules_scoring_scores_each_rule_as_a_separate_evaluation_would(tmp_path)
     assert [r["IoU"] for r in again] == [r["IoU"] for r in rows] and all(r["seconds"] == 0 for r in again)
     tail = score_classical_rules("tophat", toy, start=1, limit=5, scores_dir=store)
     assert all(r["images"] == 2 for r in tail)
+    (store / "toy_1.npy").unlink()
+    partial = score_classical_rules("tophat", toy, scores_dir=store, cached_only=True)
+    assert all(r["images"] == 2 for r in partial) and not (store / "toy_1.npy").exists()
 
 
 @pytest.mark.skipif(not (NUAA / "img_idx" / "test_NUAA-SIRST.txt").is_file(), reason="real NUAA-SIRST (toolbox split) absent")

@@ -83,6 +83,7 @@ def score_classical_rules(
     scores_dir: str | os.PathLike | None = None,
     progress: bool = False,
     start: int = 0,
+    cached_only: bool = False,
 ) -> list[dict]:
     """One row per (segmentation rule, Fa count) of ``method`` on ``test_set`` (each image's
     native size), from one pass of score maps. Rows: ``method``, ``segmentation``, ``fa_mode``,
@@ -90,7 +91,8 @@ def score_classical_rules(
     ``false_alarm_pixels``, ``pixels``, ``seconds`` (score maps only). ``start`` and ``limit``
     score the images ``start .. start + limit - 1`` only (timing, or one share of a long job);
     ``scores_dir`` keeps each image's map as ``<name>.npy`` (written atomically as soon as it is
-    scored, so a killed job loses one image) and reuses the maps found there."""
+    scored, so a killed job loses one image) and reuses the maps found there; ``cached_only``
+    scores only the images whose maps are there (a partial result of a job still running)."""
     import time
 
     import numpy as np
@@ -106,8 +108,10 @@ def score_classical_rules(
     model = build_model(method, **(method_kwargs or {}))
     start = max(0, int(start))
     stop = len(test_set) if limit is None else min(start + int(limit), len(test_set))
-    count = max(0, stop - start)
+    count = 0
     store = Path(scores_dir) if scores_dir is not None else None
+    if cached_only and store is None:
+        raise ValueError("cached_only needs scores_dir")
     if store is not None:
         store.mkdir(parents=True, exist_ok=True)
     metrics = {(rule, fa): SegmentationMetrics(threshold=0.5, fa_mode=fa) for rule in segmentations for fa in fa_modes}
@@ -117,6 +121,9 @@ def score_classical_rules(
     for i in tqdm(range(start, stop), desc=method, disable=not progress, leave=False):
         sample = test_set[i]
         stored = store / f"{sample.name}.npy" if store is not None else None
+        if cached_only and not stored.is_file():
+            continue
+        count += 1
         if stored is not None and stored.is_file():
             scores = np.load(stored)
         else:
@@ -157,6 +164,7 @@ def _main(argv=None) -> None:
     parser.add_argument("--start", type=int, default=0, help="first test image (index in the list)")
     parser.add_argument("--limit", type=int, default=None, help="score only N test images from --start (timing)")
     parser.add_argument("--scores", default=None, help="folder of the score maps (<name>.npy, kept, reused)")
+    parser.add_argument("--cached-only", action="store_true", help="score only the images whose maps are in --scores")
     parser.add_argument("--kwargs", default="{}", help='method arguments as JSON, e.g. \'{"radius": 1, "shape": "square"}\'')
     parser.add_argument("--csv", required=True)
     args = parser.parse_args(argv)
@@ -166,7 +174,7 @@ def _main(argv=None) -> None:
     data = DataConfig(**toolbox_data(args.dataset))
     test_set = open_split(data, resolve_data_root(data, args.data), data.test_split)
     rows = score_classical_rules(args.method, test_set, method_kwargs=method_kwargs, limit=args.limit, scores_dir=args.scores,
-                                 start=args.start,
+                                 start=args.start, cached_only=args.cached_only,
                                  progress=True)
     for row in rows:
         row["method_kwargs"] = json.dumps(method_kwargs, sort_keys=True)
