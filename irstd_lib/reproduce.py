@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from irstd_lib.io import atomic_write_text
 from irstd_lib.progress import ENV_VAR, read_status
 from irstd_lib.reproductions.specs import NOTEBOOKS as SPEC_NOTEBOOKS
+from irstd_lib.reproductions.specs import VLM_NOTEBOOKS
 from irstd_lib.results import profile_dir
 
 KERNEL_NAME = "irstd-lang"
@@ -55,6 +56,8 @@ class NotebookResult:
     seconds: float
     error: str = ""
     output: Path | None = None
+    #: why it was not executed (a VLM notebook without an endpoint); "" when it was
+    skipped: str = ""
 
 
 @dataclass
@@ -165,8 +168,10 @@ def reproduce(
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     notebook_dir = Path(notebook_dir) if notebook_dir is not None else find_notebook_dir()
-    names = list(only) if only else list(NOTEBOOKS)
-    unknown = [n for n in names if not (notebook_dir / f"{n}.ipynb").is_file()]
+    # LGNet's VLM experiments run only with an endpoint (irstd_lib.reproductions.lgnet_vlm), else are listed as skipped.
+    names = list(only) if only else list(NOTEBOOKS) + list(VLM_NOTEBOOKS)
+    skipped, vlm_parameters = _vlm_notebooks(names, extra_parameters)
+    unknown = [n for n in names if n not in skipped and not (notebook_dir / f"{n}.ipynb").is_file()]
     if unknown:
         raise FileNotFoundError(f"no notebook named {', '.join(unknown)} in {notebook_dir}")
     out_dir = profile_dir(profile, results_dir)
@@ -177,12 +182,27 @@ def reproduce(
     with _kernel_status(bar if progress else None) as show, _verification_log(verify) as log:
         for name in bar:
             show(name)
-            _execute_one(name, profile, out_dir, notebook_dir, data_root, extra_parameters, kernel, report)
+            if name in skipped:
+                report.results.append(NotebookResult(name, True, 0.0, skipped=skipped[name]))
+                continue
+            parameters = {**(extra_parameters or {}), **vlm_parameters} if name in VLM_NOTEBOOKS else extra_parameters
+            _execute_one(name, profile, out_dir, notebook_dir, data_root, parameters, kernel, report)
         if log is not None:
             report.verification = verification_rows(log, profile, out_dir.parent)
     report.seconds = time.perf_counter() - start
     report.report_path = write_report(report, out_dir)
     return report
+
+
+def _vlm_notebooks(names: list[str], extra_parameters: dict | None) -> tuple[dict[str, str], dict]:
+    """``({VLM notebook: why it is skipped}, the endpoint parameters the others get)``."""
+    if not set(names) & set(VLM_NOTEBOOKS):
+        return {}, {}
+    from irstd_lib.reproductions import lgnet_vlm
+
+    parameters = lgnet_vlm.reproduce_parameters(extra_parameters)
+    reasons = {name: lgnet_vlm.skip_reason(name, parameters) for name in names if name in VLM_NOTEBOOKS}
+    return {name: reason for name, reason in reasons.items() if reason}, parameters
 
 
 @contextmanager
@@ -341,10 +361,16 @@ def write_report(report: ReproduceReport, out_dir: Path) -> Path:
     )
     lines += ["", "## Notebooks", "", "| notebook | status | seconds |", "|---|---|---|"]
     for r in report.results:
-        status = "ok" if r.ok else f"FAILED: {r.error}".replace("|", "\\|").replace("\n", " ")
-        link = f"[{r.name}](notebooks/{r.name}.ipynb)" if r.ok else r.name
+        status = f"skipped: {r.skipped}" if r.skipped else "ok" if r.ok else f"FAILED: {r.error}".replace("|", "\\|").replace("\n", " ")
+        link = f"[{r.name}](notebooks/{r.name}.ipynb)" if r.ok and not r.skipped else r.name
         lines.append(f"| {link} | {status} | {r.seconds:.0f} |")
     lines += ["", f"Total: {report.seconds / 60:.1f} minutes.", ""]
+    skipped = [r.name for r in report.results if r.skipped]
+    if skipped:
+        lines += [f"Skipped: {', '.join(skipped)}: LGNet's VLM experiments (5.3.2, 5.6.2, 5.6.5, 5.6.6, Table 3) ask an "
+                  "OpenAI-compatible chat endpoint about every test image and need one: IRSTD_VLM_ENDPOINT and "
+                  "IRSTD_VLM_MODEL (a hosted API, or vLLM / Ollama on this machine; IRSTD_VLM_API_KEY for a key), and "
+                  "IRSTD_VLM_SECOND_MODEL for Table 3's second VLM.", ""]
     lines += _verification_section(report)
     lines += _differences_section(out_dir / "tables")
     tables = sorted((out_dir / "tables").glob("*.md"))

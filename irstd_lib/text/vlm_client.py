@@ -30,7 +30,18 @@ situated." This client sends exactly that to any server speaking the chat-comple
   or model is a different key.
 * Word limit: the answer is cut to ``max_words`` (50, LGNet's limit) at a sentence or word
   boundary (``word_limit.enforce_word_limit``); the provenance records whether it was cut and
-  keeps the raw answer when it was.
+  keeps the raw answer when it was. ``max_words=None`` keeps the answer as written (what the
+  VLM experiments of :mod:`irstd_lib.reproductions.lgnet_vlm` measure).
+* Prompt styles (LGNet 5.3.2): ``system_prompt=None`` (or "") sends no system message (the
+  zero-shot template "contains only the question without any task description or additional role
+  definition"); ``few_shot`` is a sequence of :class:`FewShotExample` (an image and its
+  description) sent before the query as user/assistant turns, each user turn holding the task
+  text and the example's image ("we provide some examples in the prompt where we describe the
+  small target in the text along with the infrared image"). Both enter the cache key only when
+  used, so the default keys are unchanged.
+* API key from a named variable: ``api_key_env`` (default ``IRSTD_VLM_API_KEY``) names the
+  environment variable the key is read from when ``api_key`` is not given, so that two endpoints
+  with two keys can be configured side by side.
 * Concurrency: ``describe_many`` and ``describe_dataset`` run up to ``concurrency`` requests at
   once in a thread pool.
 
@@ -149,6 +160,27 @@ def image_data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(image_to_png(image)).decode("ascii")
 
 
+@dataclass(frozen=True)
+class FewShotExample:
+    """One example of a few-shot prompt: an image (2-D float in [0, 1] or uint8) and the
+    description the model is shown for it."""
+
+    image: np.ndarray
+    text: str
+
+    def pixels(self) -> np.ndarray:
+        return image_to_uint8(self.image)
+
+    def record(self) -> dict[str, Any]:
+        """What identifies the example (its pixels by SHA-256, its text)."""
+        return {"image_sha256": pixel_sha256(self.pixels()), "text": self.text}
+
+
+def pixel_sha256(pixels: np.ndarray) -> str:
+    """SHA-256 of an 8-bit image's shape and pixels (the image part of a cache key)."""
+    return hashlib.sha256(f"{pixels.shape[0]}x{pixels.shape[1]}:".encode() + np.ascontiguousarray(pixels).tobytes()).hexdigest()
+
+
 @dataclass
 class VLMConfig:
     """Everything that determines a request. ``api_key`` is excluded from repr and records."""
@@ -163,18 +195,21 @@ class VLMConfig:
     max_retry_after: float = 60.0
     temperature: float = 0.0
     max_tokens: int = 200
-    system_prompt: str = LGNET_SYSTEM_PROMPT
+    system_prompt: str | None = LGNET_SYSTEM_PROMPT
     task_prompt: str = LGNET_TASK_PROMPT
-    max_words: int = WORD_LIMIT
+    max_words: int | None = WORD_LIMIT
+    few_shot: tuple[FewShotExample, ...] = ()
 
     @classmethod
     def resolve(
-        cls, endpoint: str | None = None, model: str | None = None, api_key: str | None = None, **kwargs: Any
+        cls, endpoint: str | None = None, model: str | None = None, api_key: str | None = None,
+        api_key_env: str = ENV_API_KEY, **kwargs: Any
     ) -> "VLMConfig":
-        """Arguments first, then ``IRSTD_VLM_ENDPOINT`` / ``IRSTD_VLM_MODEL`` / ``IRSTD_VLM_API_KEY``."""
+        """Arguments first, then ``IRSTD_VLM_ENDPOINT`` / ``IRSTD_VLM_MODEL`` / the variable
+        ``api_key_env`` names (``IRSTD_VLM_API_KEY`` by default)."""
         endpoint = endpoint or os.environ.get(ENV_ENDPOINT) or None
         model = model or os.environ.get(ENV_MODEL) or None
-        api_key = api_key or os.environ.get(ENV_API_KEY) or None
+        api_key = api_key or (os.environ.get(api_key_env) if api_key_env else None) or None
         if not endpoint:
             raise VLMConfigError(
                 f"no VLM endpoint configured: pass endpoint=... (CLI: --vlm-endpoint) or set the environment variable "
@@ -186,9 +221,11 @@ class VLMConfig:
                 f"no VLM model configured: pass model=... (CLI: --vlm-model) or set the environment variable {ENV_MODEL} "
                 f"to the model name the server at {public_endpoint(normalize_endpoint(endpoint))} serves"
             )
+        if "few_shot" in kwargs:
+            kwargs["few_shot"] = tuple(kwargs["few_shot"] or ())
         cfg = cls(endpoint=normalize_endpoint(endpoint), model=model, api_key=api_key, **kwargs)
-        if cfg.timeout <= 0 or cfg.max_retries < 0 or cfg.max_words < 1:
-            raise VLMConfigError("timeout must be > 0, max_retries >= 0 and max_words >= 1")
+        if cfg.timeout <= 0 or cfg.max_retries < 0 or (cfg.max_words is not None and cfg.max_words < 1):
+            raise VLMConfigError("timeout must be > 0, max_retries >= 0 and max_words >= 1 (or None: no cut)")
         return cfg
 
     def record(self) -> dict[str, Any]:
@@ -201,6 +238,8 @@ class VLMConfig:
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "image_encoding": "png-L8-base64-data-url",
+            # Only when used, so that the keys of every answer cached before them stay as they were.
+            **({"few_shot": [example.record() for example in self.few_shot]} if self.few_shot else {}),
         }
 
 
@@ -257,9 +296,7 @@ class VLMClient:
     # -- keys and cache ------------------------------------------------------------------
 
     def cache_key(self, pixels: np.ndarray) -> str:
-        image_hash = hashlib.sha256(
-            f"{pixels.shape[0]}x{pixels.shape[1]}:".encode() + np.ascontiguousarray(pixels).tobytes()
-        ).hexdigest()
+        image_hash = pixel_sha256(pixels)
         payload = json.dumps({**self.config.record(), "image_sha256": image_hash}, sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -284,20 +321,26 @@ class VLMClient:
 
     # -- HTTP ----------------------------------------------------------------------------
 
-    def request_body(self, pixels: np.ndarray) -> dict[str, Any]:
+    def _user_turn(self, pixels: np.ndarray) -> dict[str, Any]:
         url = "data:image/png;base64," + base64.b64encode(_png_from_uint8(pixels)).decode("ascii")
         return {
-            "model": self.config.model,
-            "messages": [
-                {"role": "system", "content": self.config.system_prompt},
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "text", "text": self.config.task_prompt},
-                        {"type": "image_url", "image_url": {"url": url}},
-                    ],
-                },
+            "role": "user",
+            "content": [
+                {"type": "text", "text": self.config.task_prompt},
+                {"type": "image_url", "image_url": {"url": url}},
             ],
+        }
+
+    def request_body(self, pixels: np.ndarray) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = []
+        if self.config.system_prompt:
+            messages.append({"role": "system", "content": self.config.system_prompt})
+        for example in self.config.few_shot:
+            messages += [self._user_turn(example.pixels()), {"role": "assistant", "content": example.text}]
+        messages.append(self._user_turn(pixels))
+        return {
+            "model": self.config.model,
+            "messages": messages,
             "temperature": self.config.temperature,
             "max_tokens": self.config.max_tokens,
         }
@@ -396,7 +439,10 @@ class VLMClient:
         else:
             with self._lock:
                 self.n_cache_hits += 1
-        text, truncated = enforce_word_limit(raw, self.config.max_words)
+        if self.config.max_words is None:
+            text, truncated = raw, False
+        else:
+            text, truncated = enforce_word_limit(raw, self.config.max_words)
         return VLMAnswer(name, text, raw, truncated, count_words(raw), key, from_cache)
 
     def describe_many(self, items: Iterable[tuple[str, np.ndarray]]) -> list[VLMAnswer]:
