@@ -54,7 +54,7 @@ def _nearest_record(identity: dict) -> str:
     best = None
     for config in RECORDS.glob("*/config.json"):
         saved = json.loads(config.read_text()).get("identity")
-        if not saved or saved["model"].get("builder") != identity["model"]["builder"]:
+        if not saved or not isinstance(saved.get("model"), dict) or saved["model"].get("builder") != identity["model"]["builder"]:
             continue
         theirs = _leaves(saved)
         diff = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
