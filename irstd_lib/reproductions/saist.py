@@ -379,6 +379,7 @@ def figure5_roc(profile="smoke", data_root=None, device="cpu", progress=False, r
                                  progress=progress)
         roc = scored.details()["roc"]
         curves[METHOD_NAMES[method]] = (np.asarray(roc["Fa"]), np.asarray(roc["Pd"]), scored.hash)
+        measured.append(Measured(row, scored, "test", METHOD_NAMES[method]))  # classical: reads no test mask
     caption = ground_truth_title([(m.label, m.result) for m in measured])
     return pd_fa_figure(curves, f"Pd-Fa on {test_set.root.name} test ({len(test_set)} images)" + (f"\n{caption}" if caption else ""))
 
