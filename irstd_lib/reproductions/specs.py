@@ -110,7 +110,16 @@ SPECS: tuple[TableSpec, ...] = (
               Row("lgnet", "full model, text in training, image only at test", "language in training only",
                   evaluation="test_without_text", options=_LGNET_TEXT_TRAIN),
               Row("lgnet", "full model, text in training and test", "language in training and test",
-                  evaluation="test_with_text", options=_LGNET_TEXT_TRAIN)),
+                  evaluation="test_with_text", options=_LGNET_TEXT_TRAIN),
+              # The test text side by side, one writer (semantic), one training: written from the test
+              # masks (reads the test ground truth: an upper bound) or from the model's own image-only
+              # prediction (reads none; irstd_lib.models.lgnet.first_pass).
+              Row("lgnet", "full model, semantic text in training; at test, semantic text from the test masks "
+                  "(reads the test ground truth: an upper bound)", evaluation="test_with_text",
+                  options={**_LGNET_TEXT_TRAIN, "descriptions": "semantic", "test_descriptions": "training_source"}),
+              Row("lgnet", "full model, semantic text in training; at test, semantic text from its own image-only "
+                  "prediction (no ground truth)", evaluation="test_with_text",
+                  options={**_LGNET_TEXT_TRAIN, "descriptions": "semantic", "test_descriptions": "first_pass"})),
         # Against the full model with the image-only descriptor: the row that differs from the
         # language rows in language alone (the baseline also lacks the blocks).
         reference=1, reference_label="image-only full model", paper_tables=(("LGNet", "2"),), seed_spread=True),
