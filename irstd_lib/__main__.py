@@ -89,14 +89,15 @@ def _print_metrics(result: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result, sort_keys=True))
         return
+    hiou = f"  hIoU {result['hIoU']:.2f}" if "hIoU" in result else ""  # records before hIoU lack it
     print(
         f"IoU {result['IoU']:.2f}  nIoU {result['nIoU']:.2f}  Pd {result['Pd']:.2f}  "
-        f"Fa {result['Fa']:.2f}e-6  ({result['n_images']} images)"
+        f"Fa {result['Fa']:.2f}e-6{hiou}  ({result['n_images']} images)"
     )
 
 
 @command("score", "score a folder of predictions (PNG score maps or masks, .npy float maps) against a split")
-@arg("--json", action="store_true", help="print one JSON object (IoU, nIoU, Pd in percent; Fa x1e-6; n_images)")
+@arg("--json", action="store_true", help="print one JSON object (IoU, nIoU, Pd, hIoU in percent; Fa x1e-6; n_images)")
 @arg("--threshold", type=float, default=0.5, help="score > threshold is a target pixel (PNG maps are scaled to [0, 1]; default 0.5)")
 @arg("--pred", required=True, type=Path, help="folder with one <name>.png or <name>.npy per image")
 @options(DATASET_OPTIONS)
@@ -372,8 +373,8 @@ def _profile(args):
 
 
 def _public_metrics(result: dict) -> dict:
-    keys = ("IoU", "nIoU", "Pd", "Fa", "n_images")
-    return {key: result[key] for key in keys}
+    keys = ("IoU", "nIoU", "Pd", "Fa", "hIoU", "n_images")
+    return {key: result[key] for key in keys if key in result}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -114,3 +114,44 @@ def evaluate_checkpoint(
                       conditioner=prepared.evaluations[evaluation], progress=progress)["metrics"]
     result.update(method=method, evaluation=evaluation)
     return result
+
+
+#: A table cell whose run cannot give hIoU: its record predates hIoU (no per-image OPDC counts).
+NOT_MEASURED = "—"
+HIOU_NOTE = ("hIoU (PyIRSTDMetrics' hierarchical IoU: seg IoU of OPDC-matched targets x loc IoU TP/(TP+FP+FN), at the "
+             "run's threshold, percent, with its 95 % bootstrap interval over test images): "
+             f"'{NOT_MEASURED}' where the run's record predates hIoU (it holds no per-image OPDC counts and its "
+             "weights are not kept, so it is not re-scored here; a new run records them).")
+
+
+def with_hiou_column(table, per_image: list, decimals: int = 2):
+    """``table`` with ``hIoU`` and ``hIoU 95% CI`` after its Fa columns: for each of the first
+    ``len(per_image)`` rows (measured runs; one list of rows per seed for a seed mean), the hIoU
+    of its per-image OPDC counts (:func:`irstd_lib.bootstrap.bootstrap_intervals`, as the other
+    intervals: 1000 resamples, seed 0) rounded to ``decimals``, or :data:`NOT_MEASURED` where
+    the record predates hIoU (and :data:`HIOU_NOTE` added to the caption, ``attrs["note"]``);
+    empty for the other rows (the paper's). A table without an ``Fa`` column is returned as is."""
+    from irstd_lib.bootstrap import bootstrap_intervals, measured_metrics
+
+    if "Fa" not in table.columns:
+        return table
+    out = table.reset_index(drop=True).copy()
+    values, intervals = [""] * len(out), [""] * len(out)
+    missing = False
+    for i, rows in enumerate(per_image[:len(out)]):
+        if rows and "hIoU" in measured_metrics(rows):
+            hiou = bootstrap_intervals(rows, n_resamples=1000, seed=0)["hIoU"]
+            values[i] = round(hiou["value"], decimals)
+            intervals[i] = f"{hiou['low']:.{decimals}f}–{hiou['high']:.{decimals}f}"
+        elif rows is not None:
+            values[i], missing = NOT_MEASURED, True
+    columns = list(out.columns)
+    at = columns.index("Fa") + 1
+    while at < len(columns) and str(columns[at]).startswith("Fa "):
+        at += 1  # after "Fa 95% CI", "Fa (paper)"
+    out.insert(at, "hIoU", values)
+    out.insert(at + 1, "hIoU 95% CI", intervals)
+    out.attrs = dict(table.attrs)
+    if missing:
+        out.attrs["note"] = " ".join(part for part in (table.attrs.get("note", ""), HIOU_NOTE) if part)
+    return out

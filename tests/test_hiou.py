@@ -316,3 +316,22 @@ def test_benchmark_against_the_kit_agrees_on_tiny_maps():
     result = run_kit_comparison(scores, masks, python, repeats=1)
     assert result["agree"] == {"thresholds": True, "pdfa20": True, "pdfa1": True, "hiou": True}
     assert {row["measure"] for row in result["rows"]} == {"pdfa20", "pdfa1", "hiou"}
+
+
+def test_table_column_measures_new_records_and_marks_old_ones_not_measured():
+    import pandas as pd
+
+    from irstd_lib.scoring import HIOU_NOTE, NOT_MEASURED, with_hiou_column
+
+    new = [{"name": f"i{i}", "intersection": 3, "union": 5, "n_targets": 1, "n_matched": 1, "n_false_alarm_pixels": 0,
+            "n_pixels": 100, "opdc_tp": 1, "opdc_fp": i % 2, "opdc_fn": 0, "opdc_iou_sum": 0.5} for i in range(6)]
+    old = [{k: v for k, v in row.items() if not k.startswith("opdc")} for row in new]
+    table = pd.DataFrame({"method": ["new run", "old run", "paper row"], "IoU": [1.0, 2.0, 3.0], "Fa": [1.0, 2.0, 3.0],
+                          "Fa 95% CI": ["", "", ""], "Fa (paper)": [None, None, 9.0]})
+    out = with_hiou_column(table, [new, old])
+    assert list(out.columns) == ["method", "IoU", "Fa", "Fa 95% CI", "Fa (paper)", "hIoU", "hIoU 95% CI"]
+    # 6 images, TP 6, FP 3, FN 0, summed IoU 3: seg 0.5 x loc 6/9.
+    assert out["hIoU"][0] == pytest.approx(round(100 * 0.5 * 6 / 9, 2))
+    assert out["hIoU"][1] == NOT_MEASURED and out["hIoU"][2] == "" and out["hIoU 95% CI"][1] == ""
+    assert HIOU_NOTE in out.attrs["note"]
+    assert "note" not in with_hiou_column(table, [new]).attrs

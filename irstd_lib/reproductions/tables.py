@@ -30,6 +30,7 @@ from irstd_lib.reproductions.seeds import run_row, seed_spread, with_seed_spread
 from irstd_lib.reproductions.specs import Row, TableSpec
 from irstd_lib.runs.ground_truth import COLUMN as GROUND_TRUTH_COLUMN
 from irstd_lib.runs.ground_truth import caption_note, row_label
+from irstd_lib.scoring import with_hiou_column
 
 __all__ = ["GROUND_TRUTH_COLUMN", "Measured", "build_table", "ground_truth_title", "has_description_files", "learned_rows", "measure",
            "rows_for", "with_ground_truth_labels"]
@@ -137,11 +138,13 @@ def _measured_table(spec: TableSpec, context: RunContext, render, measured: list
         reference = positions[0] if positions else 0
         label = spec.reference_label or measured[reference].label
     table = with_intervals(table, [m.per_image() for m in measured], reference=reference, reference_label=label)
+    # hIoU beside IoU/nIoU/Pd/Fa: measured where the record holds its counts, "—" where it predates them
     if not spec.seed_spread or reference is None:
-        return table
+        return with_hiou_column(table, [m.per_image() for m in measured])
     spread = seed_spread(system_of(spec.rows[spec.reference].variant), context)
     # each row by its own system's spread (a table of one system: every row the reference's)
-    return with_seed_spread(table, spread, reference=reference, reference_label=label, measured_rows=len(measured))
+    return with_hiou_column(with_seed_spread(table, spread, reference=reference, reference_label=label, measured_rows=len(measured)),
+                            [m.per_image() for m in measured])
 
 
 @dataclass(frozen=True)
