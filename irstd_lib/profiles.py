@@ -124,6 +124,10 @@ PROFILES: dict[str, Profile] = {
             # (GGL-Net without GSM: every logit below -3.6, IoU 0.00).
             ggl_net=SystemProtocol(model_kwargs={"base_channels": 4}, train={"loss": "softiou"}),
             dgspnet=SystemProtocol(model_kwargs={"clip": "tiny", "base_channels": 8}),
+            # The tiny GroundingDINO and SAM, random; the profile's 64 px images resized inside the model
+            # to the tiny SAM's 128 (its 8-px patches: a 16x16 grid, as SAIST's smoke runs); SAIST's Adam.
+            grounding_sam=SystemProtocol(model_kwargs={"detector": "tiny", "sam": "tiny", "top_k": 4, "image_size": 128},
+                                         train={"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}),
         ),
         notes="CPU, synthetic data, tiny widths, random CLIP: proves the pipeline; numbers are not the papers'.",
     ),
@@ -165,6 +169,12 @@ PROFILES: dict[str, Profile] = {
             dnanet=SystemProtocol(),
             ggl_net=SystemProtocol(),
             dgspnet=SystemProtocol(model_kwargs={"clip": "ViT-B-16"}),
+            # LGNet 5.6.3 "finetune[s] a pre-trained GroundingDINO+SAM" and says no more: Grounded-SAM's
+            # pair (GroundingDINO Swin-T, SAM ViT-H) from local weights, the package's SAM fine-tuning
+            # recipe (saist_paper: Adam 1e-4, cosine, 400 epochs, batch 4), the profile's 512 px images
+            # resized inside the model to SAM's 1024.
+            grounding_sam=SystemProtocol(model_kwargs={"detector": "swin_t", "sam": "vit_h"}, train={"amp": "bf16"},
+                                         train_base="variant"),
         ),
         notes="GPU; the papers' settings (paper_settings.md); needs data_root and the CLIP and SAM checkpoints.",
     ),

@@ -102,6 +102,7 @@ _BUILTIN_SYSTEMS: tuple[str, ...] = (
     "irstd_lib.models.saist",
     "irstd_lib.models.dgspnet",
     "irstd_lib.models.ggl_net",
+    "irstd_lib.models.grounding_sam",
     "irstd_lib.models.classical",
 )
 _builtins_loaded = False

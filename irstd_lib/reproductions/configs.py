@@ -64,6 +64,7 @@ class _Inputs:
     sam_checkpoint: str | None
     epochs: int | None
     seed: int
+    detector_checkpoint: str | None = None
 
 
 def partition(dataset: str, split_scheme: str | None) -> dict:
@@ -157,13 +158,32 @@ def image_only_config(p: Profile, variant, protocol: SystemProtocol, inputs: _In
                      conditioning={}, train=_train(p, protocol, inputs.epochs), seed=inputs.seed, profile=p.name)
 
 
+def grounding_sam_run_config(p: Profile, variant, protocol: SystemProtocol, inputs: _Inputs,
+                             split_scheme: str | None = None) -> RunConfig:
+    """GroundingDINO + SAM (LGNet 5.6.3): image-only, the profile's data and sizes, SAM's weights
+    from ``sam_checkpoint`` and GroundingDINO's from ``detector_checkpoint`` (its local
+    ``model.safetensors``); a full-size detector without weights is refused when the model is built."""
+    kwargs = dict(protocol.model_kwargs)
+    if kwargs.get("sam", "tiny") != "tiny":
+        if inputs.sam_checkpoint is None:
+            raise ValueError(f"profile {p.name!r} builds {variant.name} with SAM {kwargs['sam']}: pass sam_checkpoint, "
+                             "a local file such as sam_vit_h_4b8939.pth (nothing is downloaded)")
+        kwargs["sam_checkpoint"] = str(inputs.sam_checkpoint)
+    if inputs.detector_checkpoint is not None:
+        kwargs["detector_checkpoint"] = str(inputs.detector_checkpoint)
+    dataset = p.dataset_for(inputs.data_root)
+    return RunConfig(model=variant.name, model_kwargs=kwargs, data=p.data_config(dataset, **partition(dataset, split_scheme)),
+                     conditioning={}, train=_train(p, protocol, inputs.epochs), seed=inputs.seed, profile=p.name)
+
+
 #: system -> its config builder; a system not listed is image-only (:func:`image_only_config`)
-SYSTEM_BUILDERS: dict[str, Callable[..., RunConfig]] = {"lgnet": lgnet_run_config, "saist": saist_run_config}
+SYSTEM_BUILDERS: dict[str, Callable[..., RunConfig]] = {"lgnet": lgnet_run_config, "saist": saist_run_config,
+                                                        "grounding_sam": grounding_sam_run_config}
 
 
 def run_config(profile: "str | Profile", variant: str, *, data_root: str | os.PathLike | None = None,
                clip_checkpoint: str | None = None, sam_checkpoint: str | None = None, epochs: int | None = None,
-               seed: int | None = None, **row: Any) -> RunConfig:
+               seed: int | None = None, detector_checkpoint: str | None = None, **row: Any) -> RunConfig:
     """The run config of one table row: ``variant`` (a registered learned variant) under
     ``profile``'s protocol of its system, with the row's options (see the module docstring)."""
     p = get_profile(profile)
@@ -172,7 +192,8 @@ def run_config(profile: "str | Profile", variant: str, *, data_root: str | os.Pa
         raise ValueError(f"{variant} is a classical method: it is scored, not trained")
     system = system_folder(v)
     inputs = _Inputs(data_root, None if clip_checkpoint is None else str(clip_checkpoint),
-                     None if sam_checkpoint is None else str(sam_checkpoint), epochs, p.seed if seed is None else int(seed))
+                     None if sam_checkpoint is None else str(sam_checkpoint), epochs, p.seed if seed is None else int(seed),
+                     None if detector_checkpoint is None else str(detector_checkpoint))
     return SYSTEM_BUILDERS.get(system, image_only_config)(p, v, p.protocol(system), inputs, **row)
 
 
@@ -192,6 +213,8 @@ class RunContext:
     epochs: int | None = None
     seed: int | None = None
     seeds: Sequence[int] | None = None
+    #: GroundingDINO's local weights file (the comparison's GroundingDINO + SAM row at the paper profile)
+    detector_checkpoint: str | None = None
 
     @classmethod
     def of(cls, profile: "str | Profile" = "smoke", **parameters: Any) -> "RunContext":
@@ -201,7 +224,8 @@ class RunContext:
     def config(self, variant: str, seed: int | None = None, **row: Any) -> RunConfig:
         """:func:`run_config` of a row in this context (at ``seed``; None: the profile's)."""
         return run_config(self.profile, variant, data_root=self.data_root, clip_checkpoint=self.clip_checkpoint,
-                          sam_checkpoint=self.sam_checkpoint, epochs=self.epochs, seed=seed, **row)
+                          sam_checkpoint=self.sam_checkpoint, epochs=self.epochs, seed=seed,
+                          detector_checkpoint=self.detector_checkpoint, **row)
 
     def row_seeds(self) -> tuple[int, ...]:
         """The seeds one table row is trained at: ``seeds`` when given, else ``seed`` alone when
