@@ -4,8 +4,9 @@ Inside a notebook that ``reproduce`` executes, the library's tqdm bars become wi
 command line never sees, so the command could only count finished notebooks. This side channel
 carries what the kernel is doing to the command: when the environment variable
 ``IRSTD_PROGRESS_FILE`` names a file (``reproduce`` sets it for the kernels it starts), the
-library writes one line there (``training lgnet_baseline (run 1a2b3c4d5e6f) | epoch 3/40 loss
-0.1234``) as it goes, and the watcher shows it beside its own bar. Without the variable every
+library writes one line there (``training lgnet_baseline (run 1a2b3c4d5e6f) | epoch 3/40, step
+2/14, loss 0.1234``; then ``epoch 3/40, validating`` and ``epoch 3/40 done, loss 0.1100, val IoU
+0.6512``) as it goes, and the watcher shows it beside its own bar. Without the variable every
 call returns at once and nothing is written.
 
 Two levels: :func:`announce_task` names the current piece of work (a run, a scoring) and clears
@@ -59,11 +60,13 @@ def announce_task(text: str) -> None:
     _write(force=True)
 
 
-def announce_step(text: str) -> None:
-    """Where the current piece of work stands (throttled)."""
+def announce_step(text: str, force: bool = False) -> None:
+    """Where the current piece of work stands (throttled, unless ``force``: the trainer forces
+    the moments a watcher must not miss, an epoch's validation and its end, since a throttled
+    line is only written with the next call, and a validation may last long)."""
     global _step
     _step = text
-    _write(force=False)
+    _write(force=force)
 
 
 def read_status(path: str | os.PathLike) -> str:

@@ -77,6 +77,12 @@ What it does, and the choices made where the papers are silent:
   Every rank resumes from ``last.pt`` (the checkpoint folder must be one all ranks see), and a
   checkpoint written by N processes resumes only with N processes (the global batch and the
   steps per epoch depend on it).
+- **Watching a run** (no paper's; changes no number): ``tensorboard`` (``Trainer(tensorboard=)``:
+  True/False, or None for ``$IRSTD_TENSORBOARD``, else on for runs of at least
+  ``LONG_RUN_STEPS`` steps) writes TensorBoard event files beside the checkpoints (loss and lr
+  per step, validation metrics per epoch, a few prediction maps;
+  :mod:`irstd_lib.engine.tensorboard_log`), and the status line a ``reproduce`` watcher shows
+  (:mod:`irstd_lib.progress`) names the epoch, its step, its validation and its end.
 """
 
 from __future__ import annotations
@@ -108,6 +114,7 @@ from irstd_lib.engine.evaluate import Conditioner, evaluate_model, move_to_devic
 from irstd_lib.engine.losses import AUX_REDUCTIONS, LOSS_KINDS, DeepSupervisionLoss
 from irstd_lib.engine.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
 from irstd_lib.engine.recipes import recipe
+from irstd_lib.engine.tensorboard_log import N_PREDICTION_MAPS, TensorBoardLog, tensorboard_wanted
 from irstd_lib.models.base import IRSTDModel, grouped_parameters
 from irstd_lib.progress import announce_step
 
@@ -214,6 +221,7 @@ class Trainer:
         log_fn: Callable[[str], None] | None = None,
         run_info: Mapping[str, Any] | None = None,
         on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+        tensorboard: bool | None = None,
     ):
         self.config = config
         self.device = torch.device(config.device)
@@ -256,6 +264,8 @@ class Trainer:
         self.best_epoch: int | None = None
         self.last_metrics: dict[str, Any] = {}
         self._amp_warned = False
+        self.tensorboard = tensorboard  # see the module docstring, "Watching a run"
+        self.tb = TensorBoardLog(self.checkpoint_dir, False)  # opened by fit when wanted
 
     # ------------------------------------------------------------------ helpers
     def _optimizer_groups(self) -> list[dict[str, Any]]:
@@ -464,6 +474,7 @@ class Trainer:
             self.optimizer.step()
             self.scheduler.step()
             self.step += 1
+            self.tb.step(self.step, parts, lr)
             n = int(mask.shape[0])
             seen += n
             for k, v in parts.items():
@@ -523,7 +534,44 @@ class Trainer:
         self._check_ranks_agree()
         if self.is_main:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        # (a finished run resumed trains nothing: no log is opened for it)
+        wanted = self.is_main and self.epoch < cfg.epochs and tensorboard_wanted(self.tensorboard, cfg.epochs * self.steps_per_epoch)
+        self.tb = TensorBoardLog(self.checkpoint_dir, wanted)
+        try:
+            self._fit_epochs(stop_after_epoch)
+        finally:
+            self.tb.close()
+        return {
+            "metrics": dict(self.last_metrics),
+            "best_metric": self.best_metric,
+            "best_epoch": self.best_epoch,
+            "select_metric": cfg.select_metric,
+            "history": list(self.history),
+            "epochs_completed": self.epoch,
+            "finished": self.epoch >= cfg.epochs,
+            "steps": self.step,
+            "checkpoint_dir": str(self.checkpoint_dir),
+        }
 
+    def _log_predictions(self) -> None:
+        """The first validation images' score maps into the TensorBoard log, computed with every
+        random generator's state restored afterwards, so that the log changes no number."""
+        if not self.tb.enabled or not self.val_data:
+            return
+        from irstd_lib.engine.evaluate import predict_scores
+
+        cfg = self.config
+        state = capture_rng_state()
+        try:
+            items = [(sample.name, sample.image, sample.mask, scores) for sample, scores in predict_scores(
+                self.module, self.val_data, size=cfg.val_size, policy=cfg.eval_policy, device=self.device,
+                conditioner=self.conditioner, amp=cfg.amp, indices=range(min(N_PREDICTION_MAPS, len(self.val_data))))]
+        finally:
+            restore_rng_state(state)
+        self.tb.predictions(self.step, items)
+
+    def _fit_epochs(self, stop_after_epoch: int | None) -> None:
+        cfg = self.config
         while self.epoch < cfg.epochs:
             if stop_after_epoch is not None and self.epoch >= stop_after_epoch:
                 break
@@ -537,6 +585,7 @@ class Trainer:
             validate = self.val_data is not None and (last or (cfg.val_every > 0 and self.epoch % cfg.val_every == 0))
             improved = False
             if validate and self.is_main:
+                announce_step(f"epoch {self.epoch}/{cfg.epochs}, validating", force=True)
                 metrics = self.evaluate(progress=False)
                 self.last_metrics = metrics
                 record.update({f"val_{k}": v for k, v in metrics.items()})
@@ -545,6 +594,7 @@ class Trainer:
                     raise KeyError(f"select_metric {cfg.select_metric!r} not among {sorted(metrics)}")
                 if self._improved(float(value)):
                     self.best_metric, self.best_epoch, improved = float(value), self.epoch, True
+                self._log_predictions()
             record["time_s"] = time.perf_counter() - started
             record, improved = self._share_from_main(record, improved)
             self._sync_buffers()
@@ -557,17 +607,10 @@ class Trainer:
             summary = ", ".join(f"{k}={v:.4g}" for k, v in record.items()
                                 if isinstance(v, float) and (k in ("train_loss", "lr") or k.startswith("val_")))
             self.log(f"epoch {self.epoch}/{cfg.epochs}: {summary}" + (" (best)" if improved else ""))
+            self.tb.epoch(self.step, record)
+            if self.is_main:
+                shown = f", val {cfg.select_metric} {record[f'val_{cfg.select_metric}']:.4g}" \
+                    if isinstance(record.get(f"val_{cfg.select_metric}"), float) else ""
+                announce_step(f"epoch {self.epoch}/{cfg.epochs} done, loss {record['train_loss']:.4f}{shown}", force=True)
             if self.on_epoch_end is not None:
                 self.on_epoch_end(dict(record))
-
-        return {
-            "metrics": dict(self.last_metrics),
-            "best_metric": self.best_metric,
-            "best_epoch": self.best_epoch,
-            "select_metric": cfg.select_metric,
-            "history": list(self.history),
-            "epochs_completed": self.epoch,
-            "finished": self.epoch >= cfg.epochs,
-            "steps": self.step,
-            "checkpoint_dir": str(self.checkpoint_dir),
-        }
