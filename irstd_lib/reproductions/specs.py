@@ -178,7 +178,9 @@ SPECS: tuple[TableSpec, ...] = (
             # SAIST as its own tables train it, on the comparison's splits (irstd_lib.reproductions.comparison).
             Row("saist", "SAIST", options={"split_scheme": "standard"}, paper_names={"LGNet": "SAIST"}),
             Row("dgspnet", "DGSPNet"),
-            Row("ggl_net", "GGL-Net")),
+            Row("ggl_net", "GGL-Net"),
+            # LGNet 5.6.3's baseline (IoU 66.2, nIoU 65.4 on IRSTD-1k: paper_tables.csv, table "5.6.3").
+            Row("grounding_sam", "GroundingDINO + SAM", paper_names={"LGNet": "GroundingDINO+SAM"})),
         per_dataset=True, scoring_size="eval"),
 )
 
