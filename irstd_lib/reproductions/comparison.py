@@ -42,8 +42,9 @@ from irstd_lib.reproductions.configs import RunContext, run_config, system_folde
 from irstd_lib.reproductions.intervals import error_bars, with_intervals
 from irstd_lib.reproductions.seeds import comparison_evaluation, run_row, seed_cells
 from irstd_lib.reproductions.specs import TableSpec, spec
-from irstd_lib.reproductions.tables import Measured, build_table, classical_rows, dataset_roots, measure, scoring_targets
+from irstd_lib.reproductions.tables import GROUND_TRUTH_COLUMN, Measured, build_table, classical_rows, dataset_roots, measure, scoring_targets
 from irstd_lib.runs import RunConfig
+from irstd_lib.runs.ground_truth import caption_note, row_label
 
 __all__ = ["LEARNED", "METHODS", "REPORTED_TABLES", "ablation_table", "comparison_evaluation", "comparison_metrics",
            "comparison_table", "comparison_tables", "method_config", "metric_bars", "recorded_comparison", "roc_figure",
@@ -211,6 +212,13 @@ def table_of_runs(runs: dict[str, Any], size: int, device: str = "cpu", repeats:
                     "run": result.hash})
         rows.append(row)
     table = with_intervals(pd.DataFrame(rows), per_image)
+    # A row whose run reads the test masks at test time says so, in a column and the caption.
+    shown = [runs[variant] for variant, *_ in METHODS if variant in runs]
+    labels = [row_label(result.ground_truth_inputs_at_test(comparison_evaluation(result))) for result in shown]
+    note = caption_note(labels, list(table["method"]))
+    if note:
+        table.insert(1, GROUND_TRUTH_COLUMN, labels)
+        table.attrs["note"] = " ".join(part for part in (note, table.attrs.get("note", "")) if part)
     table.attrs["paper_dataset"] = paper_dataset
     return table, curves
 
