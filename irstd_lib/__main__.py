@@ -14,6 +14,9 @@ from typing import Callable
 
 from irstd_lib.model_options import DATASET_OPTIONS, WEIGHTS_OPTIONS
 
+#: ``reproduce --verify``'s exit status when every notebook ran but a run fails by the verification's rule
+VERIFICATION_FAILED = 3
+
 # name -> (help text, function that adds the command's options to its parser, function run with
 # the parsed arguments, returning the exit status); filled by @command, in the order of --help.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
@@ -215,7 +218,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 @options(WEIGHTS_OPTIONS, only=("sam_checkpoint", "clip_checkpoint"))
 @arg("--verify", action="store_true",
      help="train again every run the notebooks read from its record (unless the local cache holds its fresh metrics) and "
-          "compare: identical, within the recorded seed spread, or outside; the records and tables stay as they are")
+          "compare with the record by the rule of irstd_lib.runs.verification_status (at most 5 %% false alarms for the whole "
+          "verification); the records and tables stay as they are. Exit status: 1 when a notebook fails, else 3 when a run "
+          "fails by the rule (the last line names it), else 0")
 @arg("--device", default=None,
      help="torch device every notebook trains and evaluates on, e.g. cuda (default: the notebooks' own, cpu)")
 @arg("--only", nargs="*", default=None, help="notebook names to run, or with --plan to list the runs of (default: all)")
@@ -247,15 +252,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     report = reproduce(args.profile, data_root=args.data, only=args.only, results_dir=args.results,
                        extra_parameters=notebook_parameters or None, verify=args.verify)
     print(f"wrote {report.report_path} ({report.seconds / 60:.1f} min)")
-    if report.verification is not None:
-        counts = report.verification_counts()
-        print(f"verified {len(report.verification)} recorded runs against a fresh training: "
-              + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    for failure in report.failures:
+        print(f"FAILED notebook {failure.name}: {failure.error}", file=sys.stderr)
+    if report.verification is not None:  # the last line: the verdict, naming the runs that fail by the rule
+        print(report.verification_line(), file=sys.stderr if report.verification_failures else sys.stdout)
     if report.failures:
-        for failure in report.failures:
-            print(f"FAILED notebook {failure.name}: {failure.error}", file=sys.stderr)
         return 1
-    return 0
+    return VERIFICATION_FAILED if report.verification_failures else 0
 
 
 @command("models", "list every registered method: kind, paper, parameters, conditioning, recipe, switches")

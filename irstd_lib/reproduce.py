@@ -79,6 +79,25 @@ class ReproduceReport:
             counts[row["status"]] += 1
         return counts
 
+    @property
+    def verification_failures(self) -> list[dict]:
+        """The verified runs that fail by the rule (:data:`~irstd_lib.runs.verification.FAILING_STATUSES`)."""
+        from irstd_lib.runs.verification import FAILING_STATUSES
+
+        return [row for row in self.verification or [] if row["status"] in FAILING_STATUSES]
+
+    def verification_line(self) -> str:
+        """The command's last line: the counts, the verdict and the failing runs by name."""
+        counts = self.verification_counts()
+        failures = self.verification_failures
+        line = (f"verified {len(self.verification or [])} recorded runs against a fresh training: "
+                + ", ".join(f"{n} {status}" for status, n in counts.items()))
+        if failures:
+            return line + ": FAILED (" + ", ".join(f"{r['model']} seed {r['seed']} run {r['hash']}" for r in failures) + ")"
+        unjudged = [r for r in self.verification or [] if r["status"] == "no spread recorded"]
+        return line + ": passed" + (f" (not judged, no spread recorded: {', '.join(sorted({r['model'] for r in unjudged}))})"
+                                    if unjudged else "")
+
 
 def ensure_kernel(name: str = KERNEL_NAME) -> str:
     """Register this interpreter as a Jupyter kernel inside its own environment (``--sys-prefix``,
@@ -161,10 +180,13 @@ def reproduce(
 
     ``verify``: every run the notebooks read from its record is trained again, unless the local
     cache holds its fresh metrics (:func:`irstd_lib.runs.run_experiment`), and compared
-    with its record: ``identical``, ``within seed spread`` (every metric of the primary evaluation
-    within 1.96 x sqrt(2) sd of the system's recorded seed spread,
-    :mod:`irstd_lib.reproductions.seeds`) or ``outside``. The records, and so the tables, stay as
-    they were; REPORT.md gets a verification section. Classical scorings are not re-scored."""
+    with its record by the rule of :func:`irstd_lib.runs.verification_status` (a t prediction
+    bound on the run's own system's recorded seed spread, Bonferroni over 4 metrics and the runs
+    judged: at most 5 % false alarms for the whole verification): ``identical``, ``within seed
+    spread``, ``no spread recorded``, ``outside seed spread`` or ``differs (deterministic)``.
+    The records, and so the tables, stay as they were; REPORT.md gets a verification section and
+    :attr:`ReproduceReport.verification_failures` names the runs that fail (the command then exits
+    non-zero). Classical scorings are not re-scored."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     notebook_dir = Path(notebook_dir) if notebook_dir is not None else find_notebook_dir()
@@ -257,7 +279,8 @@ def _kernel_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-VERIFICATION_STATUSES = ("identical", "within seed spread", "outside")
+#: irstd_lib.runs.verification.STATUSES, spelled here so that the command line's import stays light (a test checks they agree)
+VERIFICATION_STATUSES = ("identical", "within seed spread", "no spread recorded", "outside seed spread", "differs (deterministic)")
 
 
 @contextmanager
@@ -278,28 +301,46 @@ def _verification_log(verify: bool) -> Iterator[Path | None]:
 
 
 def verification_rows(log: Path, profile: str, results_dir: Path) -> list[dict]:
-    """One classified row per run of the verification log (the last check of each run)."""
+    """One classified row per run of the verification log (the last check of each run), judged by
+    :func:`irstd_lib.runs.verification_status`: each run by the recorded seed spread of its own
+    system on its own dataset (:func:`~irstd_lib.reproductions.seeds.recorded_seed_sample`), a
+    classical method as deterministic, a system without a recorded spread as ``no spread
+    recorded``; the Bonferroni count is the number of runs judged by a spread."""
     import json
 
-    from irstd_lib.runs import verification_status
+    from irstd_lib.runs.verification import spread_quantile, verification_verdict
     from irstd_lib.models import get_variant
     from irstd_lib.reproductions.configs import system_folder
-    from irstd_lib.reproductions.seeds import SEPARATION_FACTOR, recorded_seed_sd
+    from irstd_lib.reproductions.seeds import recorded_seed_sample
 
     entries: dict[str, dict] = {}
-    for line in log.read_text(encoding="utf-8").splitlines():
+    for n, line in enumerate(log.read_text(encoding="utf-8").splitlines(), 1):
         if line.strip():
-            entry = json.loads(line)
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{log}: line {n} is not a JSON verification entry ({error})") from None
             entries[entry["hash"]] = entry
-    spreads: dict[str, dict | None] = {}
-    rows = []
+    spreads: dict[tuple, object] = {}
+    judged = []
     for entry in entries.values():
-        system = system_folder(get_variant(entry["model"]))
-        if system not in spreads:
-            spreads[system] = recorded_seed_sd(system, profile, results_dir)
+        variant = get_variant(entry["model"])
+        system = system_folder(variant)
+        key = (system, entry.get("profile") or profile, entry.get("dataset"))
+        if key not in spreads:
+            spreads[key] = None if variant.kind == "classical" else recorded_seed_sample(system, key[1], results_dir, key[2])
+        judged.append((entry, variant.kind == "classical", spreads[key]))
+    runs_judged = max(1, sum(1 for _, deterministic, spread in judged if not deterministic and spread is not None))
+    rows = []
+    for entry, deterministic, spread in judged:
+        verdict = verification_verdict(entry, spread, runs_judged, deterministic)
         primary = entry["primary"]
-        rows.append({"hash": entry["hash"], "model": entry["model"], "seed": entry["seed"],
-                     "status": verification_status(entry, spreads[system], SEPARATION_FACTOR),
+        bound = verdict["bounds"]["IoU"] if verdict["bounds"] else None
+        rows.append({"hash": entry["hash"], "model": entry["model"], "seed": entry["seed"], "status": verdict["status"],
+                     "spread": verdict["spread"] or "none recorded", "IoU bound": bound,
+                     "IoU centre": verdict["centre"]["IoU"] if verdict["centre"] else None,
+                     "quantile": spread_quantile(spread.n, runs_judged) if spread is not None and spread.n > 1 else None,
+                     "runs judged": runs_judged,
                      "recorded IoU": entry["recorded"][primary]["IoU"], "fresh IoU": entry["fresh"][primary]["IoU"],
                      "recorded Pd": entry["recorded"][primary]["Pd"], "fresh Pd": entry["fresh"][primary]["Pd"]})
     return sorted(rows, key=lambda r: (VERIFICATION_STATUSES.index(r["status"]), r["model"], r["hash"]))
@@ -308,17 +349,34 @@ def verification_rows(log: Path, profile: str, results_dir: Path) -> list[dict]:
 def _verification_section(report: "ReproduceReport") -> list[str]:
     if report.verification is None:
         return []
+    from irstd_lib.runs.verification import FAMILY_FALSE_ALARM
+
     counts = report.verification_counts()
+    runs = len(report.verification)
+    judged = report.verification[0]["runs judged"] if report.verification else 0
     lines = ["## Verification against the committed records", "",
              f"Every run the notebooks read from its record was trained again here (or its fresh metrics read from the local "
-             f"cache) and compared with the record: {counts['identical']} identical, {counts['within seed spread']} within "
-             f"the recorded seed spread (1.96 x sqrt(2) sd of the system's reference over its seeds, every metric), "
-             f"{counts['outside']} outside it, of {len(report.verification)} runs. Identical numbers need the same CPU type, "
-             "torch build and thread count (README, determinism).", ""]
+             f"cache) and compared with the record, of {runs} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".",
+             "",
+             f"The rule (irstd_lib.runs.verification.verification_status): a run passes when every metric of its primary "
+             f"evaluation is within t(1 - a/2, n - 1) x s x sqrt(2) of its record (a run of the system's reference model at one "
+             f"of its seeds: x sqrt(1 + 1/n) of the seeds' mean), s the sample sd of the run's own system's reference over its "
+             f"n recorded seeds, a = {FAMILY_FALSE_ALARM:g} / (4 x {judged}): Bonferroni over the 4 metrics and the {judged} runs "
+             f"judged by a spread, so the chance that a verification of seed-like runs fails is at most "
+             f"{FAMILY_FALSE_ALARM:.0%} ({FAMILY_FALSE_ALARM / max(judged, 1):.2%} per run). Classical scorings are "
+             "deterministic: identical or not. A system without a recorded seed spread is not judged (no spread recorded). "
+             "With 3 seeds (2 degrees of freedom) the bound is wide: it catches a broken run, not a few points of drift; "
+             "identical numbers need the same CPU type, torch build and thread count (README, determinism).", ""]
+    failures = report.verification_failures
+    lines += [f"Verdict: FAILED ({len(failures)} runs outside the rule: "
+              + ", ".join(f"{r['model']} seed {r['seed']} ({r['hash']})" for r in failures) + ")." if failures else
+              "Verdict: passed (no run outside the rule).", ""]
     if report.verification:
-        lines += ["| run | model | seed | status | IoU recorded | IoU now | Pd recorded | Pd now |", "|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['hash']} | {r['model']} | {r['seed']} | {r['status']} | {r['recorded IoU']:.2f} | {r['fresh IoU']:.2f} | "
-                  f"{r['recorded Pd']:.2f} | {r['fresh Pd']:.2f} |" for r in report.verification]
+        lines += ["| run | model | seed | status | spread | IoU recorded | IoU now | IoU bound (+/-) | Pd recorded | Pd now |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['hash']} | {r['model']} | {r['seed']} | {r['status']} | {r['spread']} | {r['recorded IoU']:.2f} | "
+                  f"{r['fresh IoU']:.2f} | " + ("" if r['IoU bound'] is None else f"{r['IoU bound']:.2f} around {r['IoU centre']:.2f}")
+                  + f" | {r['recorded Pd']:.2f} | {r['fresh Pd']:.2f} |" for r in report.verification]
         lines.append("")
     return lines
 

@@ -46,7 +46,7 @@ from typing import Any, Iterable, Sequence
 
 from irstd_lib.profiles import Profile, get_profile
 from irstd_lib.reproductions.configs import RunContext, system_of
-from irstd_lib.reproductions.seeds import reference_config
+from irstd_lib.reproductions.seeds import SEED_REFERENCES, reference_config
 from irstd_lib.reproductions.specs import SPECS, TableSpec
 from irstd_lib.reproductions.tables import classical_rows, dataset_roots, learned_rows, rows_for, scoring_targets
 from irstd_lib.runs import DataConfig, RunConfig
@@ -195,8 +195,11 @@ def spec_plan(table_spec: TableSpec, profile="smoke", data_root=None, clip_check
                                         size=target.size, policy=target.policy)
                          for target in scoring_targets(table_spec, context) for row in classical_rows(rows)]
         if table_spec.seed_spread and table_spec.reference is not None:
-            system = system_of(table_spec.rows[table_spec.reference].variant)
-            spread += [PlannedRun(reference_config(system, context, seed), notebook, folder) for seed in p.spread_seeds]
+            # the reference's system, then every other system of the rows with a reference (seeds.row_spreads)
+            systems = dict.fromkeys([system_of(table_spec.rows[table_spec.reference].variant)]
+                                    + [system_of(row.variant) for row in learned_rows(rows)])
+            spread += [PlannedRun(reference_config(system, context, seed), notebook, folder)
+                       for system in systems if system in SEED_REFERENCES for seed in p.spread_seeds]
     return SpecPlan(tuple(merge_planned(runs)), tuple(merge_planned(spread)), tuple(merge_planned(scorings)))
 
 

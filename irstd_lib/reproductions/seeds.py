@@ -17,8 +17,12 @@ system:
 
 The reference models (:data:`SEED_REFERENCES`) are the rows the tables compare against: LGNet's
 baseline (Tables 2 and 6, the description sources), SAIST, DGSPNet and GGL-Net. The spread of
-one model stands in for its table's other rows (the same recipe, the same data); that is the
-assumption, stated with every table.
+one model stands in for the other rows of its system (the same recipe, the same data); that is
+the assumption, stated with every table. A table whose rows are other systems (SAIST's Table 1)
+gives each row its own system's spread (:func:`row_spreads`); ACM and DNA-Net have no reference
+and so no spread (their rows say so: :data:`NO_SPREAD`), and a classical method is deterministic
+(sd 0). Until 2026-12-01 every row of SAIST's Table 1 took SAIST's spread, ACM's and DNA-Net's
+included.
 
 **Several seeds per row.** Every table notebook takes ``seeds`` (None: the profile's
 ``row_seeds``: one seed at ``smoke``, whose budget the 30-minute reproduction cannot triple, and
@@ -47,8 +51,8 @@ from irstd_lib.bootstrap import METRICS
 from irstd_lib.profiles import Profile, get_profile
 from irstd_lib.reproductions.configs import RunContext
 
-__all__ = ["SEED_REFERENCES", "SeedRuns", "SeedSpread", "SEPARATION_FACTOR", "SPREAD_SUFFIX", "NOT_SEPARABLE", "SD_SUFFIX",
-           "comparison_evaluation", "recorded_seed_sd", "reference_config", "row_seeds", "run_row", "seed_cells", "seed_spread",
+__all__ = ["DETERMINISTIC", "NO_SPREAD", "SEED_REFERENCES", "SeedRuns", "SeedSpread", "SEPARATION_FACTOR", "SPREAD_SUFFIX", "NOT_SEPARABLE", "SD_SUFFIX",
+           "comparison_evaluation", "recorded_seed_sample", "recorded_seed_sd", "reference_config", "row_seeds", "row_spreads", "run_row", "seed_cells", "seed_spread",
            "with_seed_spread"]
 
 #: system -> the reference variant trained at every seed
@@ -61,6 +65,11 @@ SEPARATION_FACTOR = _Z95 * math.sqrt(2.0)
 #: the spread column is ``vs <reference>`` + this; a row within the spread on every metric reads NOT_SEPARABLE
 SPREAD_SUFFIX = ": beyond seed spread"
 NOT_SEPARABLE = "not separable"
+
+#: a row whose system has no recorded seed spread reads this in the spread column
+NO_SPREAD = "no seed spread for its system"
+#: a classical row's spread (deterministic: sd 0), in :func:`row_spreads`
+DETERMINISTIC = "deterministic"
 
 #: a row trained at several seeds has ``<metric>`` + this beside each metric: the sd over its seeds
 SD_SUFFIX = " sd over seeds"
@@ -225,12 +234,41 @@ def seed_spread(system: str, context: RunContext, seeds: Sequence[int] | None = 
     return SeedSpread(SEED_REFERENCES[system], seeds, tuple(runs), {m: tuple(v) for m, v in values.items()})
 
 
+def row_spreads(variants: Sequence[str], reference_spread: SeedSpread, context: RunContext) -> list:
+    """Each row's own system's spread, for :func:`with_seed_spread`: the reference's for a row of
+    the reference's system, :func:`seed_spread` of the row's system where it has a reference
+    (:data:`SEED_REFERENCES`; trained or read once per system), :data:`DETERMINISTIC` for a
+    classical method, None where the system has none (ACM, DNA-Net: not compared by a spread)."""
+    from irstd_lib.models import get_variant
+    from irstd_lib.reproductions.configs import system_of
+
+    spreads: dict[str, object] = {}
+    out = []
+    for variant in variants:
+        if get_variant(variant).kind == "classical":
+            out.append(DETERMINISTIC)
+            continue
+        system = system_of(variant)
+        if system not in spreads:
+            spreads[system] = (reference_spread if SEED_REFERENCES.get(system) == reference_spread.variant
+                               else seed_spread(system, context) if system in SEED_REFERENCES else None)
+        out.append(spreads[system])
+    return out
+
+
 def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, reference_label: str,
-                     measured_rows: int | None = None) -> pd.DataFrame:
+                     measured_rows: int | None = None, row_spreads: Sequence | None = None) -> pd.DataFrame:
     """``table`` with the column ``vs <reference_label>: beyond seed spread`` over its first
     ``measured_rows`` rows (default: all) and ``attrs["note"]`` stating the spread. Rows trained
     at several seeds (a ``seeds`` column and ``<metric> sd over seeds`` columns, from
-    :func:`seed_cells`) are compared by their own sds (see the module docstring)."""
+    :func:`seed_cells`) are compared by their own sds (see the module docstring).
+
+    ``row_spreads`` (one per measured row, from :func:`row_spreads`; default: every row takes
+    ``spread``, as a table of one system does): a table whose rows are other systems (SAIST's
+    Table 1) gives each single-seed row its own system's spread, ``|difference| > 1.96
+    sqrt(sd_row^2 + sd_ref^2)``; a row whose system has no recorded spread (ACM, DNA-Net) reads
+    :data:`NO_SPREAD` instead of being judged by another system's; a classical row
+    (:data:`DETERMINISTIC`) has sd 0. The note states every spread used."""
     out = table.copy()
     n = len(out) if measured_rows is None else measured_rows
     metrics = [m for m in METRICS if m in out.columns]
@@ -243,7 +281,8 @@ def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, re
     for m in metrics:
         own = (pd.to_numeric(out[f"{m}{SD_SUFFIX}"], errors="coerce").to_numpy(dtype=float) if f"{m}{SD_SUFFIX}" in out
                else np.full(len(out), np.nan))
-        sds[m] = np.where(np.isfinite(own) & (counts > 1), own, spread.sd(m))
+        fallback = np.array([_row_sd(row_spreads, i, spread, m) for i in range(len(out))], dtype=float)
+        sds[m] = np.where(np.isfinite(own) & (counts > 1), own, fallback)
     column = []
     for i in range(len(out)):
         if i == reference:
@@ -251,6 +290,10 @@ def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, re
             continue
         if i >= n:
             column.append("")
+            continue
+        if metrics and not any(np.isfinite(sds[m][i]) for m in metrics) and row_spreads is not None and i < len(row_spreads) \
+                and row_spreads[i] is None:
+            column.append(NO_SPREAD)
             continue
         parts = []
         for m in metrics:
@@ -260,6 +303,18 @@ def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, re
         column.append("; ".join(parts) if parts else NOT_SEPARABLE)
     out[f"vs {reference_label}{SPREAD_SUFFIX}"] = column
     out.attrs["note"] = spread.note(metrics)
+    others = [] if row_spreads is None else list(row_spreads[:n])
+    own: list[SeedSpread] = []  # the other systems' spreads, each once (by identity: a SeedSpread holds dicts)
+    for x in others:
+        if isinstance(x, SeedSpread) and x is not spread and all(x is not y for y in own):
+            own.append(x)
+    if own or any(x is None or x is DETERMINISTIC for x in others):
+        out.attrs["note"] += (" Rows of other systems are compared by their own system's spread: separable when "
+                              "|difference| > 1.96 sqrt(sd_row^2 + sd_ref^2).")
+        out.attrs["note"] += "".join(" " + r.note(metrics).split(";")[0] + "." for r in own)
+        missing = sorted({str(table.iloc[i, 0]) for i, x in enumerate(others) if x is None})
+        if missing:
+            out.attrs["note"] += f" No seed spread is recorded for the systems of {', '.join(missing)}: {NO_SPREAD}."
     if (counts[:n] > 1).any():
         out.attrs["note"] += (" Rows trained at several seeds are compared by their own sds instead: separable when "
                               "|difference| > 1.96 sqrt(sd_row^2 / n_row + sd_ref^2 / n_ref), a row with one seed "
@@ -267,19 +322,42 @@ def with_seed_spread(table: pd.DataFrame, spread: SeedSpread, reference: int, re
     return out
 
 
-def recorded_seed_sd(system: str, profile: str, results_dir) -> dict[str, float] | None:
-    """The seed sd of ``system``'s reference, from the records under ``<results_dir>/runs/``
-    alone (nothing is trained): the runs of its reference variant under ``profile`` at the
-    profile's spread seeds. None when fewer than two of those seeds are recorded."""
-    from irstd_lib.runs import finished_runs
+def _row_sd(row_spreads, i: int, spread: SeedSpread, metric: str) -> float:
+    """Row ``i``'s single-seed sd of ``metric``: its own system's spread where given, else ``spread``'s."""
+    if row_spreads is None or i >= len(row_spreads):
+        return spread.sd(metric)
+    own = row_spreads[i]
+    return 0.0 if own is DETERMINISTIC else float("nan") if own is None else own.sd(metric)
 
+
+def recorded_seed_sample(system: str, profile: str, results_dir, dataset: str | None = None):
+    """The recorded seed runs of ``system``'s reference (:data:`SEED_REFERENCES`), from the
+    records under ``<results_dir>/runs/`` alone (nothing is trained): the runs of its reference
+    variant under ``profile`` at the profile's spread seeds (on ``dataset`` when given), as a
+    :class:`~irstd_lib.runs.verification.SeedSample` of their primary evaluations. None when the
+    system has no reference (ACM, DNA-Net and the classical methods have none) or fewer than two
+    of those seeds are recorded: the verification then says ``no spread recorded``."""
+    from irstd_lib.runs import finished_runs
+    from irstd_lib.runs.verification import SeedSample
+
+    variant = SEED_REFERENCES.get(system)
+    if variant is None:
+        return None
     wanted = set(get_profile(profile).spread_seeds)
     by_seed: dict[int, dict] = {}
     for saved, record in finished_runs(results_dir):
         config = saved.get("config")
-        if config and config.get("model") == SEED_REFERENCES.get(system) and config.get("profile") == profile \
-                and config.get("seed") in wanted:
+        if config and config.get("model") == variant and config.get("profile") == profile \
+                and config.get("seed") in wanted \
+                and (dataset is None or (config.get("data") or {}).get("dataset") == dataset):
             by_seed[int(config["seed"])] = record[record["primary"]]
     if len(by_seed) < 2:
         return None
-    return {m: float(np.std([by_seed[s][m] for s in sorted(by_seed)], ddof=1)) for m in METRICS}
+    seeds = tuple(sorted(by_seed))
+    return SeedSample(variant, seeds, {m: tuple(float(by_seed[s][m]) for s in seeds) for m in METRICS})
+
+
+def recorded_seed_sd(system: str, profile: str, results_dir) -> dict[str, float] | None:
+    """The seed sd of each metric of :func:`recorded_seed_sample` (None where it is None)."""
+    sample = recorded_seed_sample(system, profile, results_dir)
+    return None if sample is None else {m: sample.sd(m) for m in METRICS}

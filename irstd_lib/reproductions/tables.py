@@ -26,7 +26,7 @@ import pandas as pd
 from irstd_lib.models import get_variant
 from irstd_lib.reproductions.configs import RunContext, system_of
 from irstd_lib.reproductions.intervals import with_intervals
-from irstd_lib.reproductions.seeds import run_row, seed_spread, with_seed_spread
+from irstd_lib.reproductions.seeds import row_spreads, run_row, seed_spread, with_seed_spread
 from irstd_lib.reproductions.specs import Row, TableSpec
 from irstd_lib.runs.ground_truth import COLUMN as GROUND_TRUTH_COLUMN
 from irstd_lib.runs.ground_truth import caption_note, row_label
@@ -143,7 +143,8 @@ def _measured_table(spec: TableSpec, context: RunContext, render, measured: list
         return with_hiou_column(table, [m.per_image() for m in measured])
     spread = seed_spread(system_of(spec.rows[spec.reference].variant), context)
     # each row by its own system's spread (a table of one system: every row the reference's)
-    return with_hiou_column(with_seed_spread(table, spread, reference=reference, reference_label=label, measured_rows=len(measured)),
+    return with_hiou_column(with_seed_spread(table, spread, reference=reference, reference_label=label, measured_rows=len(measured),
+                                             row_spreads=row_spreads([m.row.variant for m in measured], spread, context)),
                             [m.per_image() for m in measured])
 
 
