@@ -162,7 +162,10 @@ SPECS: tuple[TableSpec, ...] = (
         "dgspnet_ablation", "DGSPNet",
         rows=_rows(("dgspnet", "coarse + fine prompts, TGCA + TGSA (full)"), ("dgspnet_coarse_only", "coarse prompts only"),
                    ("dgspnet_fine_only", "fine-grained prompts only"), ("dgspnet_wo_tgca", "without TGCA"),
-                   ("dgspnet_wo_tgsa", "without TGSA")),
+                   ("dgspnet_wo_tgsa", "without TGSA"),
+                   # The number of fine tokens (the full model: 4), the ablation a third-party summary of the
+                   # full text reports (unverified; FIDELITY.md).
+                   ("dgspnet_fine_tokens_1", "1 fine token"), ("dgspnet_fine_tokens_2", "2 fine tokens")),
         reference=0, reference_label="dgspnet", seed_spread=True),
     TableSpec(
         "ggl_net_ablation", "GGL-Net",

@@ -30,6 +30,13 @@ Choices (the abstract is silent on each):
 - Output: logits with a bias prior p = ``prior_probability`` (0.01 by default: starts training
   from "almost no target", as LGNet's smoke models do; ``None`` for a zero bias).
 
+The full text's reading (a third-party summary, unverified; ``FIDELITY.md`` beside this file
+compares it with the code line by line): ``fine_source="stages_1_3"`` (fine tokens from "the
+first three visual stages"), ``tgca_inputs="text"`` (TGCA "driven by the text embedding"),
+``tgsa_similarity="dot"`` ("token-feature dot products"), ``coarse_texts=SCENE_COARSE_PROMPTS``
+("fixed scene templates"). Defaults keep the design above (the smoke runs);
+:data:`FULL_TEXT_READING` holds the four together (the variant ``dgspnet_full_text_reading``).
+
 Switches (the ablations): ``coarse_prompts`` / ``fine_prompts`` (which granularities the text
 holds; at least one when an attention is on), ``tgca``, ``tgsa``. Swappable without code:
 ``coarse_texts`` (the coarse prompts), ``fine_template`` and ``n_pseudo_words`` (the sentence the
@@ -49,15 +56,23 @@ from torch import nn
 
 from irstd_lib.models.base import InputSpec, IRSTDModel, ParamGroup
 from irstd_lib.models.dgspnet.text_guided_attention import TextGuidedChannelAttention, TextGuidedSpatialAttention
-from irstd_lib.models.dgspnet.text_priors import COARSE_PROMPTS, FINE_TEMPLATE, CoarsePrompts, VisualToTextMapping
+from irstd_lib.models.dgspnet.text_priors import (COARSE_PROMPTS, FINE_TEMPLATE, SCENE_COARSE_PROMPTS, CoarsePrompts,
+                                                   VisualToTextMapping)
 from irstd_lib.models.dgspnet.unet import ConvBlock, UpBlock
 from irstd_lib.models.frozen_clip import FrozenClip
 
-__all__ = ["DGSPNet", "build_dgspnet"]
+__all__ = ["DGSPNet", "FINE_SOURCES", "FULL_TEXT_READING", "build_dgspnet"]
 
 LEVELS = 4
 LOW_LEVELS = (0, 1)   # TGCA
 HIGH_LEVELS = (2, 3)  # TGSA
+#: where the fine-grained prompt reads the image: ``fine_source`` -> encoder levels
+FINE_SOURCES = {"bottom": (LEVELS - 1,), "stages_1_3": (0, 1, 2)}
+
+
+#: the four switches of the full text's reading together (see the module docstring)
+FULL_TEXT_READING = {"fine_source": "stages_1_3", "tgca_inputs": "text", "tgsa_similarity": "dot",
+                     "coarse_texts": SCENE_COARSE_PROMPTS}
 
 
 class DGSPNet(IRSTDModel):
@@ -69,8 +84,11 @@ class DGSPNet(IRSTDModel):
                  tgca: bool = True, tgsa: bool = True, clip: str = "ViT-B-16",
                  clip_checkpoint: str | os.PathLike | None = None, n_pseudo_words: int = 4,
                  prior_probability: float | None = 0.01, clip_seed: int = 0,
-                 coarse_texts: tuple[str, ...] = COARSE_PROMPTS, fine_template: str = FINE_TEMPLATE) -> None:
+                 coarse_texts: tuple[str, ...] = COARSE_PROMPTS, fine_template: str = FINE_TEMPLATE,
+                 fine_source: str = "bottom", tgca_inputs: str = "text_and_image", tgsa_similarity: str = "cosine") -> None:
         super().__init__()
+        if fine_source not in FINE_SOURCES:
+            raise ValueError(f"fine_source must be one of {tuple(FINE_SOURCES)}, got {fine_source!r}")
         if base_channels < 1:
             raise ValueError(f"base_channels must be positive, got {base_channels}")
         if (tgca or tgsa) and not (coarse_prompts or fine_prompts):
@@ -80,6 +98,7 @@ class DGSPNet(IRSTDModel):
         self.widths = tuple(widths)
         self.use_coarse, self.use_fine = bool(coarse_prompts), bool(fine_prompts)
         self.use_tgca, self.use_tgsa = bool(tgca), bool(tgsa)
+        self.fine_levels = FINE_SOURCES[fine_source]
         uses_text = self.use_tgca or self.use_tgsa
 
         self.encoder = nn.ModuleList(ConvBlock(1 if k == 0 else widths[k - 1], w) for k, w in enumerate(widths))
@@ -94,11 +113,14 @@ class DGSPNet(IRSTDModel):
             if self.use_coarse:
                 self.coarse = CoarsePrompts(self.clip, tuple(coarse_texts))
             if self.use_fine:
-                self.fine = VisualToTextMapping(self.clip, widths[-1], n_words=n_pseudo_words, template=fine_template)
+                self.fine = VisualToTextMapping(self.clip, sum(widths[k] for k in self.fine_levels), n_words=n_pseudo_words,
+                                                template=fine_template)
             if self.use_tgca:
-                self.tgca = nn.ModuleDict({str(k): TextGuidedChannelAttention(widths[k], text_dim) for k in LOW_LEVELS})
+                self.tgca = nn.ModuleDict({str(k): TextGuidedChannelAttention(widths[k], text_dim, inputs=tgca_inputs)
+                                           for k in LOW_LEVELS})
             if self.use_tgsa:
-                self.tgsa = nn.ModuleDict({str(k): TextGuidedSpatialAttention(widths[k], text_dim, n_prompts)
+                self.tgsa = nn.ModuleDict({str(k): TextGuidedSpatialAttention(widths[k], text_dim, n_prompts,
+                                                                              similarity=tgsa_similarity)
                                            for k in HIGH_LEVELS})
         self.decoder = nn.ModuleList(UpBlock(widths[k + 1], widths[k], widths[k]) for k in reversed(range(LEVELS - 1)))
         self.head = nn.Conv2d(widths[0], 1, 1)
@@ -106,13 +128,16 @@ class DGSPNet(IRSTDModel):
             nn.init.constant_(self.head.bias, -math.log((1 - prior_probability) / prior_probability))
 
     # -- the text --------------------------------------------------------------------------------
-    def text_embeddings(self, bottom: torch.Tensor) -> torch.Tensor:
-        """(B, K, E): the coarse prompts' embeddings, then the image's fine-grained one."""
+    def text_embeddings(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """(B, K, E): the coarse prompts' embeddings, then the image's fine-grained one (read from
+        the encoder levels ``fine_source`` names: the bottom, or the first three)."""
+        bottom = features[-1]
         parts = []
         if self.coarse is not None:
             parts.append(self.coarse(bottom.shape[0]).to(bottom.dtype))
         if self.fine is not None:
-            parts.append(self.fine(self.clip, bottom).unsqueeze(1).to(bottom.dtype))
+            source = bottom if self.fine_levels == (LEVELS - 1,) else [features[k] for k in self.fine_levels]
+            parts.append(self.fine(self.clip, source).unsqueeze(1).to(bottom.dtype))
         return torch.cat(parts, dim=1)
 
     def encode(self, image: torch.Tensor) -> list[torch.Tensor]:
@@ -129,7 +154,7 @@ class DGSPNet(IRSTDModel):
         self.input_spec.check_size(image.shape[-2], image.shape[-1])
         features = self.encode(image)
         if self.tgca is not None or self.tgsa is not None:
-            text = self.text_embeddings(features[-1])
+            text = self.text_embeddings(list(features))
             for k in range(LEVELS):
                 if self.tgca is not None and str(k) in self.tgca:
                     features[k] = self.tgca[str(k)](features[k], text)
@@ -148,7 +173,7 @@ class DGSPNet(IRSTDModel):
         with torch.no_grad():
             features = self.encode(image)
             level = HIGH_LEVELS[0]  # TGCA acts on the low levels only: this level reaches TGSA as encoded
-            weights = self.tgsa[str(level)].weights(features[level], self.text_embeddings(features[-1]))
+            weights = self.tgsa[str(level)].weights(features[level], self.text_embeddings(features))
         return {"tgsa": F.interpolate(weights, size=image.shape[-2:], mode="bilinear", align_corners=False)}
 
     # -- what trains, and what a checkpoint holds ----------------------------------------------------

@@ -13,6 +13,16 @@ for each image from the image itself, so that inference needs no annotation and 
   feature, through CLIP's text projection, is the image's fine-grained text embedding. The text
   encoder is frozen, but not detached: the mapping network learns through it.
 
+The fine prompt's source (``DGSPNet(fine_source=...)``): ``"bottom"`` (above: the deepest features),
+or ``"stages_1_3"``, the reading of a third-party summary of the full text (``paper_settings.md``,
+unverified: "per-image continuous token embeddings produced from the first three visual stages by
+a visual-to-text inversion (the paper's Eqs. 4-5)"): each of the first three encoder levels
+average- and max-pooled, concatenated, through the same MLP to the pseudo-words. The number of
+pseudo-words is ``n_pseudo_words`` (the "number of fine tokens" the summary's ablation varies).
+:data:`SCENE_COARSE_PROMPTS` are the summary's coarse prompts ("fixed scene templates (an
+infrared target in sky / ground / ocean style scenes)"), in this package's words (the summary
+gives none), for ``coarse_texts``.
+
 The token sequence is cut just after the end-of-text token: CLIP's causal mask makes the padded
 positions irrelevant to that token, so the result is the same as on 77 tokens, at a fraction of
 the cost.
@@ -27,9 +37,11 @@ from torch import nn
 
 from irstd_lib.models.frozen_clip import FrozenClip
 
-__all__ = ["COARSE_PROMPTS", "FINE_TEMPLATE", "CoarsePrompts", "VisualToTextMapping"]
+__all__ = ["COARSE_PROMPTS", "FINE_TEMPLATE", "SCENE_COARSE_PROMPTS", "CoarsePrompts", "VisualToTextMapping"]
 
 COARSE_PROMPTS: tuple[str, ...] = ("infrared image", "small target")
+SCENE_COARSE_PROMPTS: tuple[str, ...] = ("an infrared small target in the sky", "an infrared small target on the ground",
+                                         "an infrared small target on the sea")
 FINE_TEMPLATE = "an infrared image of"
 _PLACEHOLDER = "X"
 
@@ -72,12 +84,14 @@ class VisualToTextMapping(nn.Module):
         self.register_buffer("slots", slots.clone(), persistent=False)
         self.end = end
 
-    def pseudo_words(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, C, h, w) features -> (B, n_words, W) token embeddings."""
-        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
+    def pseudo_words(self, features: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+        """(B, C, h, w) features (or several levels, each pooled and concatenated, ``C`` their
+        widths' sum) -> (B, n_words, W) token embeddings."""
+        levels = [features] if isinstance(features, torch.Tensor) else list(features)
+        pooled = torch.cat([f.mean(dim=(2, 3)) for f in levels] + [f.amax(dim=(2, 3)) for f in levels], dim=1)
         return self.mlp(pooled).view(-1, self.n_words, self.width)
 
-    def forward(self, clip: FrozenClip, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, clip: FrozenClip, features: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
         words = self.pseudo_words(features)
         batch = words.shape[0]
         with torch.no_grad():
