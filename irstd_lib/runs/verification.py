@@ -7,6 +7,11 @@ notebooks). The fresh metrics are kept in the run's cache folder
 comparison is appended as one JSON line to the file :data:`VERIFY_LOG_ENV` names, and
 :func:`verification_status` classifies it by a rule whose false-alarm rate is stated (5 % for
 the whole verification; derived there). The record, and so every table, stays as committed.
+
+Before issue 22 a run was "within seed spread" when every metric lay within 1.96 x sqrt(2) sd
+(the normal band, as if the sd of 3 seeds were known), and a run of a system without a seed
+reference (ACM, DNA-Net) was called "outside" for want of a spread; classical scorings are not
+re-scored by ``--verify`` (they never enter the log; an entry of one is judged deterministic).
 """
 
 from __future__ import annotations
