@@ -1,9 +1,8 @@
 """DGSPNet's ablation, measured here (no paper table is available: DGSPNet is known from its
 abstract): both prompt granularities, each alone, without TGCA, without TGSA, and, from a
 third-party reading of the full text (``paper_settings.md``, unverified; ``models/dgspnet/FIDELITY.md``),
-the number of fine tokens (1, 2 and 8 against the full model's 4; the variant
-``dgspnet_full_text_reading``, that reading of the whole model, is registered but not a row
-yet); every row trained with the comparison protocol
+the number of fine tokens (1, 2 and 8 against the full model's 4) and that reading of the whole
+model (``dgspnet_full_text_reading``); every row trained with the comparison protocol
 (:func:`irstd_lib.reproductions.configs.run_config`). The rows are the spec ``dgspnet_ablation``
 of :mod:`irstd_lib.reproductions.specs`."""
 

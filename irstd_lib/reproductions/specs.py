@@ -166,7 +166,8 @@ SPECS: tuple[TableSpec, ...] = (
                    # The number of fine tokens (the full model: 4), the ablation a third-party summary of the
                    # full text reports (unverified; FIDELITY.md).
                    ("dgspnet_fine_tokens_1", "1 fine token"), ("dgspnet_fine_tokens_2", "2 fine tokens"),
-                   ("dgspnet_fine_tokens_8", "8 fine tokens")),
+                   ("dgspnet_fine_tokens_8", "8 fine tokens"),
+                   ("dgspnet_full_text_reading", "the full text's third-party reading (unverified)")),
         reference=0, reference_label="dgspnet", seed_spread=True),
     TableSpec(
         "ggl_net_ablation", "GGL-Net",
