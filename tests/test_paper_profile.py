@@ -63,6 +63,19 @@ def _paper_keys() -> list[str]:
 
 KEYS = _paper_keys()
 
+# One full-size step test per model build, except where it would add no coverage or cannot run here:
+# the 1- and 2-token DGSPNet ablation rows build the same modules as the 8-token one with fewer
+# tokens; GroundingDINO + SAM at paper size (Swin-T + SAM ViT-H, 813 M parameters) needs the
+# detector's local weights and far more memory than a test may take (its tiny build trains and
+# evaluates in tests/test_grounding_sam.py).
+_NOT_STEPPED = {
+    "dgspnet_fine_tokens_1": "same modules as dgspnet_fine_tokens_8, fewer tokens",
+    "dgspnet_fine_tokens_2": "same modules as dgspnet_fine_tokens_8, fewer tokens",
+    "grounding_sam": "paper size needs the detector's local weights and ~10 GB; tiny build tested in test_grounding_sam.py",
+}
+STEP_KEYS = [pytest.param(k, marks=pytest.mark.skip(reason=_NOT_STEPPED[k.split("[")[0]])) if k.split("[")[0] in _NOT_STEPPED else k
+             for k in KEYS]
+
 
 @pytest.fixture(scope="module")
 def paper(tmp_path_factory):
@@ -101,11 +114,11 @@ def paper(tmp_path_factory):
 def test_the_paper_plan_names_every_system():
     models = {key.split("[")[0] for key in KEYS}
     assert {"lgnet", "lgnet_baseline", "lgnet_fusion", "acm", "dnanet", "ggl_net", "dgspnet", "saist", "clip_sam", "sam",
-            "sam_hq"} <= models
-    assert len(KEYS) == 23, KEYS
+            "sam_hq", "grounding_sam", "dgspnet_full_text_reading"} <= models
+    assert len(KEYS) == 28, KEYS
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("key", STEP_KEYS)
 def test_paper_model_takes_a_training_step_and_an_evaluation(key, paper):
     from irstd_lib.runs import run_experiment
 
