@@ -153,9 +153,15 @@ def test_paper_plan_with_data(nuaa_root, plan_cache, capsys, tmp_path):
         if row["hash"] is None:
             assert "checkpoint" in row["hash_error"], row
         # NUAA-SIRST's own trainval (341 of 427), or the 50 % SAIST's partition trains on (214; issue 20)
-        assert row["train_images"] in (214, 341) and row["cost"]["gpu_hours"] > 0, row
+        assert row["train_images"] in (214, 341), row
+        if row["model"] == "grounding_sam":
+            # Its full-size GroundingDINO is refused without its pretrained weights, even to count
+            # FLOPs on the CPU, and the meta-device count fails: the plan says so instead of a cost.
+            assert row["cost"]["flops_note"].startswith("not counted") and "gpu_hours" not in row["cost"], row
+        else:
+            assert row["cost"]["gpu_hours"] > 0, row
         assert row["settings"]["train_size"] in (512, 1024) and row["settings"]["amp"] == "bf16"
-    assert described["totals"]["costed_runs"] == len(runs)
+    assert described["totals"]["costed_runs"] == len([r for r in runs if "gpu_hours" in r["cost"]])
 
 
 def test_paper_plan_with_weights_hashes_every_run(nuaa_root, plan_cache, tmp_path):
