@@ -208,6 +208,14 @@ def _binarize_mask(mask: np.ndarray) -> np.ndarray:
 # Components and matching
 # ----------------------------------------------------------------------------------------------
 
+def _binary_pair(pred: Any, mask: Any) -> tuple[np.ndarray, np.ndarray]:
+    """One ``H x W`` prediction and mask as booleans (non-bool ``pred``: ``> 0.5``; ``mask``: ``> 0``)."""
+    p, m = _to_numpy(pred), _to_numpy(mask)
+    if p.shape != m.shape or p.ndim != 2:
+        raise ValueError(f"pred shape {tuple(p.shape)} and mask shape {tuple(m.shape)} must be the same HxW")
+    return _binarize_scores(p, 0.5), _binarize_mask(m)
+
+
 @dataclass
 class Components:
     """Connected components of a binary map, in ``ndimage.label`` order (raster order of the
@@ -370,12 +378,7 @@ def match_targets(
     (centroid distance strictly below ``match_distance``, greedy in label order; see the module
     docstring). Non-bool ``pred`` is binarised with ``> 0.5``, non-bool ``mask`` with ``> 0``."""
     _check_fa_mode(fa_mode)
-    p = _to_numpy(pred)
-    m = _to_numpy(mask)
-    if p.shape != m.shape or p.ndim != 2:
-        raise ValueError(f"pred shape {tuple(p.shape)} and mask shape {tuple(m.shape)} must be the same HxW")
-    p = _binarize_scores(p, 0.5)
-    m = _binarize_mask(m)
+    p, m = _binary_pair(pred, mask)
     return _match_components(find_components(m, connectivity), find_components(p, connectivity), match_distance, fa_mode)
 
 
@@ -564,12 +567,7 @@ def hiou_image(pred: Any, mask: Any, overlap_threshold: float = 0.5, match_dista
                connectivity: int = 8, opdc_empty: str = "correct") -> OPDCMatch:
     """OPDC matching of one ``H x W`` binary prediction (non-bool: ``> 0.5``) to ``mask``
     (non-bool: ``> 0``); :func:`hiou_from_counts` of ``.counts`` gives the image's hIoU."""
-    p = _to_numpy(pred)
-    k = _to_numpy(mask)
-    if p.shape != k.shape or p.ndim != 2:
-        raise ValueError(f"pred shape {tuple(p.shape)} and mask shape {tuple(k.shape)} must be the same HxW")
-    p = _binarize_scores(p, 0.5)
-    k = _binarize_mask(k)
+    p, k = _binary_pair(pred, mask)
     ml, pl = _label_foreground(k, connectivity), _label_foreground(p, connectivity)
     gt = _box_components(*ml) if ml is not None else _EMPTY_COMPONENTS
     pr = _box_components(*pl) if pl is not None else _EMPTY_COMPONENTS

@@ -4,6 +4,7 @@ dataset written once per test session."""
 from __future__ import annotations
 
 import contextlib
+import json
 
 import os
 from pathlib import Path
@@ -71,6 +72,18 @@ def adam_losses_on_tiny_targets(model, steps: int = 15, lr: float = 1e-2) -> lis
         optimizer.step()
         losses.append(loss.item())
     return losses
+
+
+def send_chat_answer(handler, text: str, index: bool = False) -> None:
+    """Write one chat-completions response whose single choice says ``text`` (with ``"index": 0``
+    when asked) from ``handler``, a ``BaseHTTPRequestHandler`` answering a POST."""
+    choice = {"index": 0} if index else {}
+    payload = json.dumps({"choices": [{**choice, "message": {"role": "assistant", "content": text}}]}).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
 
 
 @contextlib.contextmanager

@@ -128,22 +128,22 @@ def _images_masks(root: Path, names, src, ext: str = ".png") -> dict:
     return {n: m for n, (_, _, m) in zip(names, src)}
 
 
-def make_nudt_dnanet(root: Path):
+def _dnanet_folder(root: Path, name_of, split_folder: str):
+    """A DNA-Net-style copy: images/, masks/ and <split_folder>/{train,test}.txt (CRLF), 4 trained."""
     src = _sources()
-    names = [f"{i + 1:06d}" for i in range(len(src))]
+    names = [name_of(i) for i in range(len(src))]
     masks = _images_masks(root, names, src)
-    _lines(root / "50_50" / "train.txt", names[:4], crlf=True)
-    _lines(root / "50_50" / "test.txt", names[4:], crlf=True)
+    _lines(root / split_folder / "train.txt", names[:4], crlf=True)
+    _lines(root / split_folder / "test.txt", names[4:], crlf=True)
     return names[4:], masks
+
+
+def make_nudt_dnanet(root: Path):
+    return _dnanet_folder(root, lambda i: f"{i + 1:06d}", "50_50")
 
 
 def make_nust_dnanet(root: Path):
-    src = _sources()
-    names = [f"01000{i}_1" for i in range(len(src))]
-    masks = _images_masks(root, names, src)
-    _lines(root / "10000_100" / "train.txt", names[:4], crlf=True)
-    _lines(root / "10000_100" / "test.txt", names[4:], crlf=True)
-    return names[4:], masks
+    return _dnanet_folder(root, lambda i: f"01000{i}_1", "10000_100")
 
 
 def make_sirst3(root: Path):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, local_chat_server
+from conftest import REPO, local_chat_server, send_chat_answer
 
 from irstd_lib.text.vlm_client import ENV_API_KEY, ENV_ENDPOINT, ENV_MODEL, LGNET_SYSTEM_PROMPT, LGNET_TASK_PROMPT
 from irstd_lib.text.vlm_responses import (
@@ -66,12 +66,7 @@ class FixedChat(BaseHTTPRequestHandler):
         with state["lock"]:
             state["requests"].append(body)
             state["keys"].append(self.headers.get("Authorization"))
-        payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": fixed_answer(body)}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send_chat_answer(self, fixed_answer(body))
 
     def log_message(self, *args):
         pass

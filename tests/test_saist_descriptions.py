@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import local_chat_server
+from conftest import local_chat_server, send_chat_answer
 from irstd_lib.text.descriptions.scene_text import CLIP_CONTEXT, clip_token_count, read_scene_text
 
 MIRSTD_STYLE = [  # ~25 words each, as 3.4 describes them: the template, then a brief description
@@ -95,12 +95,7 @@ class _Chat(BaseHTTPRequestHandler):
         with state["lock"]:
             state["requests"].append(body)
             text = state["answers"][(len(state["requests"]) - 1) % len(state["answers"])]
-        payload = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send_chat_answer(self, text, index=True)
 
     def log_message(self, *args):
         pass
