@@ -74,6 +74,18 @@ def adam_losses_on_tiny_targets(model, steps: int = 15, lr: float = 1e-2) -> lis
     return losses
 
 
+def same_values(a, b) -> bool:
+    """``a == b`` for JSON-like values, NaN equal to NaN (a metric with nothing to divide, e.g.
+    hIoU's error shares on an image set without matches, is NaN in every record that has it)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_values(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_values(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return a == b
+
+
 def send_chat_answer(handler, text: str, index: bool = False) -> None:
     """Write one chat-completions response whose single choice says ``text`` (with ``"index": 0``
     when asked) from ``handler``, a ``BaseHTTPRequestHandler`` answering a POST."""

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import same_values
 
 from irstd_lib.runs import DataConfig, RunConfig, find_run, prepare_run, run_experiment
 
@@ -60,8 +61,8 @@ def test_a_run_is_recorded_then_reused(tmp_path, monkeypatch):
                            progress=False)
     assert again.hash == run.hash  # same trained model, the other evaluation
     assert (folder / "metrics.json").stat().st_mtime_ns == stamp  # reused, not retrained
-    assert again.metrics == record["test_with_text"] and run.metrics == record["test_without_text"]
-    assert find_run(run.hash, results_dir=results) == record
+    assert same_values(again.metrics, record["test_with_text"]) and same_values(run.metrics, record["test_without_text"])
+    assert same_values(find_run(run.hash, results_dir=results), record)
 
 
 def test_hash_changes_with_what_changes_the_numbers(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import same_values
 
 from irstd_lib.data import IRSTDDataset
 from irstd_lib.data.errors import DatasetError
@@ -43,7 +44,7 @@ def test_external_predictions_are_recorded_with_per_image_counts(tiny_synthetic_
     assert [r["name"] for r in rows] == list(test_set.names)
     assert sum(r["intersection"] for r in rows) == want["intersection"]
     again = load_run(run.hash, tmp_path / "results")
-    assert again.metrics == run.metrics and list(read_history(run.hash, tmp_path / "results")["train_loss"]) == [0.9]
+    assert same_values(again.metrics, run.metrics) and list(read_history(run.hash, tmp_path / "results")["train_loss"]) == [0.9]
     # other predictions are another identity
     _write_predictions(tiny_synthetic_root, tmp_path / "pred2", shift=0.2)
     other = score_external_run("acm", "OtherToolbox", tmp_path / "pred2", _data(), tiny_synthetic_root,
