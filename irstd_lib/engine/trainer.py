@@ -25,7 +25,7 @@ What it does, and the choices made where the papers are silent:
   group's lr is ``lr * lr_scale`` and its weight decay the group's or the run's, and
   ``config.param_groups`` overrides both by group name), and a per-step
   :func:`~irstd_lib.engine.optim.build_scheduler`. Defaults are LGNet's (Adan, lr 1e-3,
-  wd 1e-4, 10 linear warm-up epochs, 600 epochs, batch 8); :meth:`TrainConfig.from_recipe`
+  wd 1e-4, "10 warm-up epochs" in the paper's words, linear being our choice, 600 epochs, batch 8); :meth:`TrainConfig.from_recipe`
   gives the other papers' (:mod:`irstd_lib.engine.recipes`).
 - **Gradient clipping** (``grad_clip``, global L2 norm) is off by default (no paper mentions it).
 - **Mixed precision**: ``amp="bf16"`` autocasts the forward pass to bfloat16 on CUDA only (no
