@@ -36,6 +36,7 @@ import pandas as pd
 
 from irstd_lib.bootstrap import bootstrap_intervals
 from irstd_lib.paper_reference import reported
+from irstd_lib.reproductions.intervals import _fmt_interval
 
 __all__ = ["PACKAGE", "TOOLBOX_README", "TOOLBOX_RUN", "ParityRow", "ToolboxLog", "export_package_predictions",
            "parity_table", "read_toolbox_log", "record_package_checkpoint", "record_toolbox_checkpoint",
@@ -151,10 +152,6 @@ def _median_epoch_seconds(run: str, results_dir) -> float:
     return float(np.median(times)) if times.size else float("nan")
 
 
-def _fmt(low: float, high: float) -> str:
-    return f"{low:.2f}–{high:.2f}"
-
-
 def parity_table(rows: Sequence[ParityRow], results_dir=None, method: str = "ACM", dataset: str = "NUAA-SIRST") -> pd.DataFrame:
     """The parity table: one line per measured row (metrics, their 95 % bootstrap interval over test
     images, the seed sd where there are several seeds, the seconds per epoch), then the toolbox
@@ -171,7 +168,7 @@ def parity_table(rows: Sequence[ParityRow], results_dir=None, method: str = "ACM
         for m in PARITY_METRICS:
             values = [float(run.metrics.get(m, float("nan"))) for run in runs]
             line[m] = float(np.mean(values))
-            line[f"{m} 95% CI"] = _fmt(intervals[m]["low"], intervals[m]["high"]) if m in intervals else ""
+            line[f"{m} 95% CI"] = _fmt_interval(intervals[m]["low"], intervals[m]["high"]) if m in intervals else ""
             line[f"{m} seed sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
         seconds = row.s_per_epoch if row.s_per_epoch is not None else float(np.nanmedian(
             [_median_epoch_seconds(r, results_dir) for r in row.runs]))
