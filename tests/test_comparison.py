@@ -82,6 +82,11 @@ def test_reported_columns_name_their_table_and_dataset():
     assert dataset == "NUAA-SIRST" and [label for label, _, _ in tables] == ["LGNet Tab. 5, NUAA-SIRST", "SAIST Tab. 1, NUAA-SIRST"]
     dataset, tables = comparison._reported_columns("NUDT-SIRST")
     assert dataset == "NUDT-SIRST" and [paper for _, paper, _ in tables] == ["SAIST"]
+    # On IRSTD-1k, LGNet's section 5.6.3 stands beside GroundingDINO + SAM (its one row).
+    dataset, tables = comparison._reported_columns("IRSTD-1k")
+    (rows,) = [rows for label, _, rows in tables if label == "LGNet 5.6.3, IRSTD-1k"]
+    name = dict((v, lgnet) for v, _, lgnet, _ in comparison.METHODS)["grounding_sam"]
+    assert rows.loc[rows["method"] == name, ["IoU", "nIoU"]].values.tolist() == [[66.2, 65.4]]
 
 
 def test_a_comparison_renders_from_committed_records_without_data():
