@@ -77,6 +77,13 @@ computes it: "hIoU = segmentation IoU of matched targets x localisation IoU TP/(
 OPDC matching ("overlap then distance", one prediction to one target); written here from those
 definitions and checked against the kit (tests/test_hiou.py), which pins numpy < 2 and so is no
 dependency.
+
+Pd/Fa by the *shooting rule* (:class:`ShootingRulePdFa`; ``Pd_shooting``/``Fa_shooting`` of
+:class:`SegmentationMetrics`), the kit's third target-level rule beside the centroid rule above:
+a target is hit when a predicted pixel lies within 1 pixel (Chebyshev) of one of its pixels, and
+false alarms are the predicted pixels farther than 4 pixels from every target pixel; no
+component is matched. Written from the kit's definition and checked against it
+(tests/test_shooting_rule.py).
 """
 
 from __future__ import annotations
@@ -110,6 +117,8 @@ __all__ = [
     "per_image_metrics",
     "SegmentationMetrics",
     "PdFaROC",
+    "ShootingRulePdFa",
+    "SHOOTING_RADII",
     "as_batch",
 ]
 
@@ -575,6 +584,135 @@ def hiou_image(pred: Any, mask: Any, overlap_threshold: float = 0.5, match_dista
 
 
 # ----------------------------------------------------------------------------------------------
+# Pd/Fa by the shooting rule
+# ----------------------------------------------------------------------------------------------
+
+#: Half-widths of the shooting rule's two boxes (the kit's ``box_1_radius``, ``box_2_radius``).
+SHOOTING_RADII = (1, 4)
+
+
+def _shooting_window(mask_labelled, shape: tuple[int, int], outer: int):
+    """Slices of the targets' bounding box grown by ``outer`` pixels (clipped to the image) and
+    the targets' labels in it. Every box of either radius around a target pixel lies inside it,
+    so the rule needs nothing outside (all predicted pixels outside are false alarms)."""
+    r0, c0, sub, lab, _ = mask_labelled
+    h, w = shape
+    rs = slice(max(r0 - outer, 0), min(r0 + sub.shape[0] + outer, h))
+    cs = slice(max(c0 - outer, 0), min(c0 + sub.shape[1] + outer, w))
+    labels = np.zeros((rs.stop - rs.start, cs.stop - cs.start), dtype=lab.dtype)
+    labels[r0 - rs.start:r0 - rs.start + sub.shape[0], c0 - cs.start:c0 - cs.start + sub.shape[1]] = lab
+    return rs, cs, labels
+
+
+def _shooting_scores(scores: np.ndarray, mask_labelled, n_targets: int, radii: tuple[int, int]):
+    """For one image: each target's best score within its inner boxes (``(n,)``, the highest
+    score of any pixel at Chebyshev distance <= ``radii[0]`` of one of its pixels) and the
+    scores of the pixels outside every outer box (``radii[1]``), from which the rule's counts at
+    any threshold follow: a target is hit at ``t`` when its best score is ``> t``; the false-alarm
+    pixels at ``t`` are the outside scores ``> t``."""
+    inner, outer = radii
+    if mask_labelled is None:
+        return np.zeros(0, dtype=scores.dtype), scores.ravel()
+    rs, cs, labels = _shooting_window(mask_labelled, scores.shape, outer)
+    window = scores[rs, cs]
+    if np.issubdtype(scores.dtype, np.floating):
+        low = np.array(-np.inf, dtype=scores.dtype)
+    elif scores.dtype == np.bool_:
+        low = np.array(False)
+    else:
+        low = np.array(np.iinfo(scores.dtype).min, dtype=scores.dtype)
+    # The maximum over a (2r+1)^2 box clipped to the image: the window holds every box needed and
+    # cval below every score stands for "no pixel".
+    near = ndimage.maximum_filter(window, size=2 * inner + 1, mode="constant", cval=low)
+    best = np.full(n_targets, low, dtype=scores.dtype)
+    on_target = labels > 0
+    np.maximum.at(best, labels[on_target] - 1, near[on_target])
+    guard = ndimage.maximum_filter(on_target, size=2 * outer + 1, mode="constant", cval=False)
+    inside = np.zeros(scores.shape, dtype=bool)
+    inside[rs, cs] = guard
+    return best, scores[~inside]
+
+
+class ShootingRulePdFa:
+    """Pd and Fa by the *shooting rule* (Li et al., "Direction-Coded Temporal U-Shape Module for
+    Multiframe Infrared Small Target Detection", TNNLS 2023; PyIRSTDMetrics'
+    ``ShootingRuleBasedProbabilityDetectionAndFalseAlarmRate``), streaming, at one or many
+    thresholds.
+
+    A target (an 8-connected component of the mask; ``connectivity`` 4 optional) is *hit* when
+    any predicted pixel (``scores > t``) lies in the ``(2 r1 + 1)``-pixel square box around any
+    of its pixels (``r1 = radii[0] = 1``: a 3 x 3 box); the false-alarm pixels are the predicted
+    pixels outside every ``(2 r2 + 1)`` box around a target pixel (``r2 = radii[1] = 4``: 9 x 9).
+    Boxes are clipped to the image. ``Pd = hit targets / targets`` (percent; NaN without
+    targets), ``Fa = false-alarm pixels / all pixels`` (x1e-6). Unlike the centroid rule of
+    :class:`SegmentationMetrics`, no component is matched: a large blob touching a target hits
+    it, and only its pixels beyond the outer boxes count as false alarms.
+
+    ``thresholds``: a float, a sequence of floats, or an int ``n`` as in :class:`PdFaROC`
+    (``linspace(0, 1, n + 2)[1:-1]``); the kit's ``num_bins=k`` thresholds are
+    ``np.linspace(0, 1, k, endpoint=False)`` (and 0.5 for ``k = 1``), which may be passed as a
+    sequence. Scores are compared in their own dtype, as everywhere in this module. Every
+    threshold costs one comparison: each target's best score in its boxes and the scores outside
+    the boxes are found once per image (two maximum filters on the targets' neighbourhood).
+    ``compute()`` returns a DataFrame (``threshold``, ``Pd``, ``Fa``, ``n_hit``,
+    ``n_false_alarm_pixels``); :class:`SegmentationMetrics` reports the one-threshold values as
+    ``Pd_shooting`` and ``Fa_shooting``.
+    """
+
+    def __init__(self, thresholds: Sequence[float] | float | int = 0.5, connectivity: int = 8,
+                 radii: tuple[int, int] = SHOOTING_RADII):
+        if isinstance(thresholds, float):
+            thresholds = [thresholds]
+        self.thresholds = _as_thresholds(thresholds)
+        self.connectivity = _check_connectivity(connectivity)
+        r1, r2 = (int(r) for r in radii)
+        if not 0 < r1 < r2:
+            raise ValueError(f"radii must satisfy 0 < inner < outer, got {tuple(radii)}")
+        self.radii = (r1, r2)
+        self.reset()
+
+    def reset(self) -> None:
+        k = self.thresholds.size
+        self.n_images = 0
+        self.n_pixels = 0
+        self.n_targets = 0
+        self.n_hit = np.zeros(k, dtype=np.int64)
+        self.false_alarm_pixels = np.zeros(k, dtype=np.int64)
+
+    def update(self, scores: Any, masks: Any) -> None:
+        s, m = _paired_batches(scores, masks)
+        for i in range(s.shape[0]):
+            self._update_one(s[i], _binarize_mask(m[i]))
+
+    def _update_one(self, scores: np.ndarray, mask: np.ndarray, mask_labelled=False) -> None:
+        if mask_labelled is False:
+            mask_labelled = _label_foreground(mask, self.connectivity)
+        n = mask_labelled[4] if mask_labelled is not None else 0
+        thr = self.thresholds.astype(scores.dtype) if np.issubdtype(scores.dtype, np.floating) else self.thresholds
+        best, outside = _shooting_scores(scores, mask_labelled, n, self.radii)
+        if scores.dtype == np.bool_:
+            best, outside, thr = best.astype(np.float32), outside.astype(np.float32), self.thresholds.astype(np.float32)
+        self.n_hit += (best[:, None] > thr[None, :]).sum(axis=0) if n else 0
+        ordered = np.sort(outside)
+        self.false_alarm_pixels += ordered.size - np.searchsorted(ordered, thr, side="right")
+        self.n_targets += n
+        self.n_pixels += scores.size
+        self.n_images += 1
+
+    def compute(self):
+        import pandas as pd
+
+        nan = np.full(self.thresholds.size, float("nan"))
+        return pd.DataFrame({
+            "threshold": self.thresholds,
+            "Pd": 100.0 * self.n_hit / self.n_targets if self.n_targets else nan,
+            "Fa": 1e6 * self.false_alarm_pixels / self.n_pixels if self.n_pixels else nan,
+            "n_hit": self.n_hit.copy(),
+            "n_false_alarm_pixels": self.false_alarm_pixels.copy(),
+        })
+
+
+# ----------------------------------------------------------------------------------------------
 # Streaming metrics at one threshold
 # ----------------------------------------------------------------------------------------------
 
@@ -599,7 +737,10 @@ class SegmentationMetrics:
     whole set: ``TP / (TP + FP)``, ``TP / (TP + FN)``, their harmonic mean; the kit's
     ``sample_based=False``, F-measure with beta 1). Only counts are kept between updates; with ``per_image=True`` each
     image's counts are also kept, one dict per update in ``rows`` (the fields of
-    :data:`PER_IMAGE_COUNTS`), so that intervals can resample images. ``niou_empty``: "zero"
+    :data:`PER_IMAGE_COUNTS`), so that intervals can resample images. ``Pd_shooting`` and
+    ``Fa_shooting`` (with ``n_shooting_hit``, ``n_shooting_false_alarm_pixels``) are the same
+    binary maps scored by the shooting rule (:class:`ShootingRulePdFa`, boxes of half-width 1
+    and 4: the kit's defaults), beside the centroid rule's ``Pd`` and ``Fa``. ``niou_empty``: "zero"
     (default, the toolbox) or "one", the nIoU of an image whose mask and prediction are both
     empty (see the module docstring).
     """
@@ -630,6 +771,8 @@ class SegmentationMetrics:
         self.n_pixels = 0
         self.target_pixels = 0
         self.opdc = dict.fromkeys(_OPDC_SUMS, 0)
+        self.shooting_hit = 0
+        self.shooting_false_alarm_pixels = 0
         self.rows: list[dict] = []
 
     def update(self, scores: Any, masks: Any) -> None:
@@ -652,6 +795,9 @@ class SegmentationMetrics:
                           self.overlap_threshold, self.match_distance, self.opdc_empty).counts
         for key, value in opdc.items():
             self.opdc[key] += value
+        hit, outside = _shooting_scores(pred, mask_labelled, gt.n, SHOOTING_RADII)
+        self.shooting_hit += int(np.count_nonzero(hit))
+        self.shooting_false_alarm_pixels += int(np.count_nonzero(outside))
         target_pixels = int(np.count_nonzero(mask))
         self.target_pixels += target_pixels
         self.n_targets += match.n_targets
@@ -671,7 +817,14 @@ class SegmentationMetrics:
         nan = float("nan")
         return {**self._core(), **hiou_from_counts(self.opdc), **_pixel_prf(self.intersection, self.union, self.target_pixels),
                 **{k: self.opdc[k] for k in OPDC_COUNTS}, "overlap_threshold": self.overlap_threshold,
-                "opdc_empty": self.opdc_empty}
+                "opdc_empty": self.opdc_empty, **self._shooting()}
+
+    def _shooting(self) -> dict:
+        nan = float("nan")
+        return {"Pd_shooting": 100.0 * self.shooting_hit / self.n_targets if self.n_targets else nan,
+                "Fa_shooting": 1e6 * self.shooting_false_alarm_pixels / self.n_pixels if self.n_pixels else nan,
+                "n_shooting_hit": int(self.shooting_hit),
+                "n_shooting_false_alarm_pixels": int(self.shooting_false_alarm_pixels)}
 
     def _core(self) -> dict:
         nan = float("nan")

@@ -314,8 +314,9 @@ def test_benchmark_against_the_kit_agrees_on_tiny_maps():
 
     scores, masks = make_dataset(6, 48, 0)
     result = run_kit_comparison(scores, masks, python, repeats=1)
-    assert result["agree"] == {"thresholds": True, "pdfa20": True, "pdfa1": True, "hiou": True}
-    assert {row["measure"] for row in result["rows"]} == {"pdfa20", "pdfa1", "hiou"}
+    assert result["agree"] == {"thresholds": True, "pdfa20": True, "pdfa1": True, "pdfa1_only": True, "shoot20": True,
+                               "shoot1": True, "hiou": True}
+    assert {row["measure"] for row in result["rows"]} == {"pdfa20", "pdfa1", "pdfa1_only", "shoot20", "shoot1", "hiou"}
 
 
 def test_table_column_measures_new_records_and_marks_old_ones_not_measured():

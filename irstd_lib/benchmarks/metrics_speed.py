@@ -25,7 +25,10 @@ written to a temporary ``.npz`` and the kit times, in a subprocess, its
 ``ProbabilityDetectionAndFalseAlarmRate(num_bins=20)`` (thresholds ``linspace(0, 1, 20,
 endpoint=False)``), ``num_bins=1`` (0.5) and ``HierarchicalIoUBasedErrorAnalysis(num_bins=1)``;
 ours times ``PdFaROC`` at the kit's 20 thresholds, ``SegmentationMetrics(0.5)`` (IoU, nIoU,
-Pd, Fa and hIoU in one pass) and the hIoU alone (:func:`~irstd_lib.metrics.hiou_image`). The
+Pd, Fa, hIoU and the shooting rule's Pd/Fa in one pass), ``PdFaROC([0.5])`` (Pd/Fa alone, the
+kit's ``num_bins=1`` measure), :class:`~irstd_lib.metrics.ShootingRulePdFa` at 20 thresholds and
+at 0.5 against the kit's ``ShootingRuleBasedProbabilityDetectionAndFalseAlarmRate`` and the
+hIoU alone (:func:`~irstd_lib.metrics.hiou_image`). The
 table prints both side by side with the ratio, and whether every count agrees (targets matched
 and false-alarm pixels at each threshold, hIoU's TP/FP/FN and summed IoU; ours with
 ``opdc_empty="pyirstdmetrics_1.0.2"``). ``--nuaa ROOT`` takes the maps from a dataset's masks
@@ -47,7 +50,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from irstd_lib.metrics import EPS, PdFaROC, SegmentationMetrics, hiou_from_counts, hiou_image
+from irstd_lib.metrics import EPS, PdFaROC, SegmentationMetrics, ShootingRulePdFa, hiou_from_counts, hiou_image
 
 #: The kit's thresholds for num_bins=20 (``np.linspace(0, 1, num_bins, endpoint=False)``).
 KIT_THRESHOLDS_20 = np.linspace(0, 1, 20, endpoint=False)
@@ -318,6 +321,7 @@ KIT_SCRIPT = r"""
 import json, sys, time
 import numpy as np
 from py_irstd_metrics import HierarchicalIoUBasedErrorAnalysis, ProbabilityDetectionAndFalseAlarmRate
+from py_irstd_metrics import ShootingRuleBasedProbabilityDetectionAndFalseAlarmRate as ShootingRule
 data = np.load(sys.argv[1])
 n = int(data["n"])
 scores = [data[f"s{i}"] for i in range(n)]
@@ -337,6 +341,9 @@ for bins in (20, 1):
     metric, seconds = timed(lambda: ProbabilityDetectionAndFalseAlarmRate(num_bins=bins))
     out[f"pdfa{bins}"] = {"seconds": seconds, "tp": metric.tp_objs.tolist(), "fn": metric.fn_objs.tolist(),
                           "fp_area": metric.fp_area.tolist(), "thresholds": metric.thresholds.tolist()}
+for bins in (20, 1):
+    metric, seconds = timed(lambda: ShootingRule(num_bins=bins))
+    out[f"shoot{bins}"] = {"seconds": seconds, "tp": metric.tp_objs.tolist(), "fp_area": metric.fp_area.tolist()}
 metric, seconds = timed(lambda: HierarchicalIoUBasedErrorAnalysis(num_bins=1))
 out["hiou"] = {"seconds": seconds, "tp": int(metric.tp_objs[0]), "fp": int(metric.fp_objs[0]), "fn": int(metric.fn_objs[0]),
                "iou_sum": float(metric.tp_ious[0])}
@@ -389,7 +396,24 @@ def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray]
             for k, v in hiou_image(s > np.float32(0.5), m, opdc_empty="pyirstdmetrics_1.0.2").counts.items():
                 hiou_counts[k] = hiou_counts.get(k, 0) + v
 
-    ours = {"pdfa20": _time(run_roc, repeats), "pdfa1": _time(run_one, repeats), "hiou": _time(run_hiou, repeats)}
+    roc1 = PdFaROC([0.5])
+    shoot = {bins: ShootingRulePdFa(KIT_THRESHOLDS_20 if bins == 20 else [0.5]) for bins in (20, 1)}
+
+    def run_roc1() -> None:
+        roc1.reset()
+        for s, m in zip(scores, masks):
+            roc1.update(s, m)
+
+    def run_shooting(bins: int):
+        def run() -> None:
+            shoot[bins].reset()
+            for s, m in zip(scores, masks):
+                shoot[bins].update(s, m)
+        return run
+
+    ours = {"pdfa20": _time(run_roc, repeats), "pdfa1": _time(run_one, repeats), "pdfa1_only": _time(run_roc1, repeats),
+            "shoot20": _time(run_shooting(20), repeats), "shoot1": _time(run_shooting(1), repeats),
+            "hiou": _time(run_hiou, repeats)}
     kit = run_kit(scores, masks, python, repeats)
     df = roc.compute()
     r = one.compute()
@@ -399,16 +423,23 @@ def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray]
         "pdfa20": bool(df["n_matched"].tolist() == k20["tp"] and df["n_false_alarm_pixels"].tolist() == k20["fp_area"]
                        and all(roc.n_targets == t + f for t, f in zip(k20["tp"], k20["fn"]))),
         "pdfa1": bool([r["n_matched"]] == k1["tp"] and [r["n_false_alarm_pixels"]] == k1["fp_area"]),
+        "pdfa1_only": bool(roc1.n_matched.tolist() == k1["tp"] and roc1.false_alarm_pixels.tolist() == k1["fp_area"]),
+        **{f"shoot{bins}": bool(shoot[bins].n_hit.tolist() == kit[f"shoot{bins}"]["tp"]
+                                and shoot[bins].false_alarm_pixels.tolist() == kit[f"shoot{bins}"]["fp_area"]) for bins in (20, 1)},
         "hiou": bool((r["opdc_tp"], r["opdc_fp"], r["opdc_fn"]) == (kh["tp"], kh["fp"], kh["fn"])
                      and abs(r["opdc_iou_sum"] - kh["iou_sum"]) < 1e-9
                      and (hiou_counts["opdc_tp"], hiou_counts["opdc_fp"], hiou_counts["opdc_fn"]) == (kh["tp"], kh["fp"], kh["fn"])),
     }
     rows = []
     for key, what in (("pdfa20", "Pd/Fa, 20 thresholds: PdFaROC | ProbabilityDetectionAndFalseAlarmRate(num_bins=20)"),
-                      ("pdfa1", "one threshold: SegmentationMetrics (IoU, nIoU, Pd, Fa, hIoU) | num_bins=1 (Pd, Fa)"),
+                      ("pdfa1", "one threshold: SegmentationMetrics (IoU, nIoU, Pd, Fa, hIoU, shooting Pd/Fa) | num_bins=1 (Pd, Fa)"),
+                      ("pdfa1_only", "one threshold, Pd/Fa (and pixel counts) only: PdFaROC([0.5]) | num_bins=1"),
+                      ("shoot20", "shooting-rule Pd/Fa, 20 thresholds: ShootingRulePdFa | ShootingRuleBased...(num_bins=20)"),
+                      ("shoot1", "shooting-rule Pd/Fa at 0.5: ShootingRulePdFa([0.5]) | ShootingRuleBased...(num_bins=1)"),
                       ("hiou", "hIoU + error analysis: hiou_image | HierarchicalIoUBasedErrorAnalysis(num_bins=1)")):
-        rows.append({"measure": key, "what": what, "ours_images_per_s": n / ours[key], "kit_images_per_s": n / kit[key]["seconds"],
-                     "speedup": kit[key]["seconds"] / ours[key], "agree": agree[key]})
+        kit_seconds = kit["pdfa1" if key == "pdfa1_only" else key]["seconds"]  # one kit measure, two of ours
+        rows.append({"measure": key, "what": what, "ours_images_per_s": n / ours[key], "kit_images_per_s": n / kit_seconds,
+                     "speedup": kit_seconds / ours[key], "agree": agree[key]})
     return {"n": n, "rows": rows, "agree": agree, "hiou_over_one_threshold": ours["hiou"] / ours["pdfa1"],
             "hIoU": hiou_from_counts(r)["hIoU"]}
 
