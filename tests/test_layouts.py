@@ -301,3 +301,26 @@ def test_nuaa_sirst_toolbox_split_with_crlf_reads_as_published():
     # (published_form alone: check_dataset would decode all 427 images)
     form = published_form(NUAA, dataset_folders(NUAA), "nuaa")
     assert "NUAA-SIRST as its authors publish it" in form and "BasicIRSTD lists it (img_idx/train_NUAA-SIRST.txt" in form
+
+
+def test_a_run_config_chooses_the_mask_folder_for_training_and_testing(tmp_path):
+    """DataConfig.mask_dir reaches the splits a run trains and tests on; unset, the run's identity
+    (and so every committed record's hash) is what it was, and set, it is another run."""
+    from dataclasses import replace
+
+    from irstd_lib.runs import DataConfig, RunConfig
+    from irstd_lib.runs.data import open_split
+    from irstd_lib.runs.identity import run_identity
+
+    root = tmp_path / "SIRSTdevkit"
+    test_names, masks = make_densesirst(root)
+    data = DataConfig(dataset="DenseSIRST", split_version="v1", train_split="trainval", test_split="test")
+    sky = replace(data, mask_dir="SkySeg/BinaryMask")
+    default_set, sky_set = open_split(data, root, "test"), open_split(sky, root, "test")
+    assert default_set.masks_dir == root / "SIRST" / "BinaryMask" and sky_set.masks_dir == root / "SkySeg" / "BinaryMask"
+    np.testing.assert_array_equal(sky_set[0].mask, _sky(masks[test_names[0]]) > 0)
+    assert open_split(sky, root, "trainval").masks_dir == root / "SkySeg" / "BinaryMask"
+    config = RunConfig(model="acm", data=data)
+    prints = {"train": "a", "test": "b"}
+    assert "mask_dir" not in run_identity(config, prints)["data"]
+    assert run_identity(replace(config, data=sky), prints)["data"]["mask_dir"] == "SkySeg/BinaryMask"

@@ -68,7 +68,13 @@ class DataConfig:
     the final weights are tested) names a list the run validates on every ``val_every`` epochs,
     and then the weights of the epoch with the best validation ``select_metric`` are tested (the
     epoch recorded; SAIST, 4.1: "30% for validation"); ``split_version`` picks versioned lists
-    (SIRST v2's ``trainval_full.txt`` / ``test_v1.txt``; None: the layout's default)."""
+    (SIRST v2's ``trainval_full.txt`` / ``test_v1.txt``; None: the layout's default).
+
+    Masks: ``mask_dir`` chooses the mask folder for training and testing alike, as ``--mask-dir``
+    does for ``datasets check``, ``score`` and ``evaluate`` (None: the layout's; a dataset with
+    several candidate folders, such as DenseSIRST's targets and sky, reads its target masks and
+    says which); set, it enters the run's identity, so another folder is another run (unset, the
+    identity is what it was before the field existed)."""
 
     dataset: str = "synthetic"
     synthetic: dict = field(default_factory=lambda: {"n": 120, "seed": 0, "size": 128})
@@ -84,6 +90,9 @@ class DataConfig:
     split_version: str | None = None  # versioned lists (SIRST v2: test_full.txt, test_v1.txt); see irstd_lib.data.layout
     val_split: str | None = None  # the list the checkpoint is chosen on (None: the final weights are tested)
     split_seed: int = 0  # the partition's seed under a proportional split_scheme (irstd_lib.data.splits)
+    # The mask folder, relative to the root or absolute (None: the layout's; DenseSIRST as published
+    # holds SIRST/BinaryMask, its targets, read by default, and SkySeg/BinaryMask, its sky).
+    mask_dir: str | None = None
 
     def __post_init__(self) -> None:
         from irstd_lib.data.transforms import EVAL_POLICIES

@@ -46,7 +46,8 @@ def open_split(data: DataConfig, root: Path, split: str, with_descriptions: bool
 
     split_dir = split_folder(root, data.split_scheme, data.split_seed, data.split_dir) or data.split_dir
     return IRSTDDataset(root, split=split, split_dir=split_dir, split_version=data.split_version,
-                        descriptions="target" if with_descriptions else None, on_size_mismatch=data.on_size_mismatch)
+                        descriptions="target" if with_descriptions else None, on_size_mismatch=data.on_size_mismatch,
+                        mask_dir=data.mask_dir)
 
 
 def training_dataset(config: RunConfig, train_set, pad_value: float = 0.0):

@@ -47,7 +47,7 @@ RUN_FORMAT_VERSION = 3
 # Settings added after records were made enter a run's identity only away from their default, so
 # that the records made before them keep their hashes.
 _DATA_FIELDS_ADDED_LATER = {"train_policy": "crop", "split_scheme": "standard", "split_version": None,
-                            "val_split": None, "split_seed": 0}
+                            "val_split": None, "split_seed": 0, "mask_dir": None}
 
 # TrainConfig fields that never change numbers.
 _TRAIN_FIELDS_NOT_IN_IDENTITY = ("device", "progress", "num_workers", "channels_last")
@@ -156,5 +156,7 @@ def _classical_identity(method: str, data: DataConfig, fingerprint: str | None, 
         settings["split_version"] = data.split_version
     if data.split_seed != 0:  # entered only when set, so earlier scorings keep their hashes
         settings["split_seed"] = data.split_seed
+    if data.mask_dir is not None:  # entered only when set, so earlier scorings keep their hashes
+        settings["mask_dir"] = data.mask_dir
     return {"format": RUN_FORMAT_VERSION, "model": {"builder": variant.builder_path, "kwargs": kwargs, "version": variant.version},
             "data": settings, "evaluation": {"size": size, "policy": policy, "roc_thresholds": ROC_THRESHOLDS}}
