@@ -93,14 +93,16 @@ def _print_metrics(result: dict, as_json: bool) -> None:
         print(json.dumps(result, sort_keys=True))
         return
     hiou = f"  hIoU {result['hIoU']:.2f}" if "hIoU" in result else ""  # records before hIoU lack it
+    shooting = (f"  shooting rule: Pd {result['Pd_shooting']:.2f}  Fa {result['Fa_shooting']:.2f}e-6"
+                if "Pd_shooting" in result else "")  # nor do records before the shooting rule
     print(
         f"IoU {result['IoU']:.2f}  nIoU {result['nIoU']:.2f}  Pd {result['Pd']:.2f}  "
-        f"Fa {result['Fa']:.2f}e-6{hiou}  ({result['n_images']} images)"
+        f"Fa {result['Fa']:.2f}e-6{hiou}  ({result['n_images']} images){shooting}"
     )
 
 
 @command("score", "score a folder of predictions (PNG score maps or masks, .npy float maps) against a split")
-@arg("--json", action="store_true", help="print one JSON object (IoU, nIoU, Pd, hIoU in percent; Fa x1e-6; n_images)")
+@arg("--json", action="store_true", help="print one JSON object (IoU, nIoU, Pd, hIoU, Pd_shooting in percent; Fa, Fa_shooting x1e-6; n_images)")
 @arg("--threshold", type=float, default=0.5, help="score > threshold is a target pixel (PNG maps are scaled to [0, 1]; default 0.5)")
 @arg("--pred", required=True, type=Path, help="folder with one <name>.png or <name>.npy per image")
 @options(DATASET_OPTIONS)
@@ -376,7 +378,7 @@ def _profile(args):
 
 
 def _public_metrics(result: dict) -> dict:
-    keys = ("IoU", "nIoU", "Pd", "Fa", "hIoU", "n_images")
+    keys = ("IoU", "nIoU", "Pd", "Fa", "hIoU", "Pd_shooting", "Fa_shooting", "n_images")
     return {key: result[key] for key in keys if key in result}
 
 

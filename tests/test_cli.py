@@ -56,9 +56,10 @@ def test_score_perfect_predictions_png_and_npy_as_json(tiny_synthetic_root, tmp_
     write_prediction_npy(tmp_path / f"{first}.npy", ds[0].mask.astype(np.float32) * 0.9)
     assert main(["score", "--pred", str(tmp_path), "--data", str(tiny_synthetic_root), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"IoU", "nIoU", "Pd", "Fa", "hIoU", "n_images"}
+    assert set(result) == {"IoU", "nIoU", "Pd", "Fa", "hIoU", "Pd_shooting", "Fa_shooting", "n_images"}
     assert result["IoU"] == pytest.approx(100.0) and result["Pd"] == 100.0 and result["Fa"] == 0.0
     assert result["hIoU"] == pytest.approx(100.0)
+    assert result["Pd_shooting"] == 100.0 and result["Fa_shooting"] == 0.0
     assert result["n_images"] == len(ds)
 
 
