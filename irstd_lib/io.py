@@ -80,10 +80,23 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
+# Digests already taken in this process, keyed by the file's identity and state: a weights file of
+# hundreds of MB (SAM ViT-H: 2.4 GB) enters every run's hash and cache key, and is read once.
+_SHA256_SEEN: dict[tuple, str] = {}
+
+
 def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 22) -> str:
-    """Hex SHA-256 of a file's bytes (weights enter run identities and cache keys by content)."""
+    """Hex SHA-256 of a file's bytes (weights enter run identities and cache keys by content).
+
+    Remembered per process under the file's device, inode, size and modification time (ns), so a
+    file rewritten in place (any of them changes) is read again."""
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key in _SHA256_SEEN:
+        return _SHA256_SEEN[key]
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
-    return digest.hexdigest()
+    _SHA256_SEEN[key] = digest.hexdigest()
+    return _SHA256_SEEN[key]

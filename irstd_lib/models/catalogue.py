@@ -7,6 +7,7 @@ in moments) and its parameters summed.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from irstd_lib.models.registry import build_model, get_variant, list_variants
@@ -26,11 +27,17 @@ def count_parameters_of(name: str, **kwargs: Any) -> tuple[int, int]:
     return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
 
 
+@lru_cache(maxsize=None)
+def _default_counts(name: str) -> tuple[int, int]:
+    # A variant's default build is fixed for the process's lifetime: counted once.
+    return count_parameters_of(name)
+
+
 def model_catalogue() -> list[dict[str, Any]]:
     rows = []
     for name in list_variants():
         variant = get_variant(name)
-        total, trainable = count_parameters_of(name)
+        total, trainable = _default_counts(name)
         rows.append({
             "name": name, "kind": variant.kind, "system": variant.system, "paper": variant.paper,
             "params": total, "trainable_params": trainable, "published_params": variant.published.get("params"),
