@@ -165,7 +165,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 @command("train", "train (or reuse) one experiment run from a JSON run config, then print its test metrics; "
                   "under torchrun, every process trains a shard (DistributedDataParallel) and rank 0 alone writes")
-@options(WEIGHTS_OPTIONS, only=("sam_checkpoint", "clip_checkpoint"))
+@options(WEIGHTS_OPTIONS, only=("sam_checkpoint", "clip_checkpoint", "detector_checkpoint"))
 @arg("--json", action="store_true", help="print the run record as one JSON object")
 @arg("--no-progress", action="store_true", help="no progress bars")
 @arg("--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -217,7 +217,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 @arg("--plan", action="store_true",
      help="train nothing: print every run the profile's notebooks would train (model, dataset, settings, hash, notebooks, "
           "expected cost, the inputs it needs and which are missing) and the classical scorings")
-@options(WEIGHTS_OPTIONS, only=("sam_checkpoint", "clip_checkpoint"))
+@options(WEIGHTS_OPTIONS, only=("sam_checkpoint", "clip_checkpoint", "detector_checkpoint"))
 @arg("--verify", action="store_true",
      help="train again every run the notebooks read from its record (unless the local cache holds its fresh metrics) and "
           "compare with the record by the rule of irstd_lib.runs.verification_status (at most 5 %% false alarms for the whole "
@@ -232,7 +232,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     # The checkpoints and the device reach the notebooks as their parameters of the same names (the
     # paper profile needs the checkpoints; a notebook that does not declare one ignores it, papermill warns).
-    notebook_parameters = {key: str(Path(value).expanduser().resolve()) for key in ("clip_checkpoint", "sam_checkpoint")
+    notebook_parameters = {key: str(Path(value).expanduser().resolve())
+                           for key in ("clip_checkpoint", "sam_checkpoint", "detector_checkpoint")
                            if (value := getattr(args, key, None)) is not None}
     if args.device is not None:
         notebook_parameters["device"] = args.device  # the notebooks' ``device`` parameter

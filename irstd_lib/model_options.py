@@ -3,7 +3,8 @@
 
 - :data:`WEIGHTS_OPTIONS`, for the commands that build a model (``profile``, ``train``,
   ``evaluate``): the backbones and weights files of the models built on pretrained encoders
-  (SAIST's ``sam``, ``sam_checkpoint``, ``clip``, ``clip_checkpoint``);
+  (SAIST's ``sam``, ``sam_checkpoint``, ``clip``, ``clip_checkpoint``; GroundingDINO + SAM's
+  ``detector_checkpoint``);
 - :data:`DATASET_OPTIONS`, for the commands that open a dataset (``score``, ``evaluate``,
   ``datasets``): root, split, layout and the reader's choices.
 
@@ -25,6 +26,9 @@ WEIGHTS_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--sam-checkpoint", "sam_checkpoint", dict(metavar="PATH", help="local SAM weights (e.g. sam_vit_b_01ec64.pth)")),
     ("--clip", "clip", dict(help="CLIP architecture for SAIST's and DGSPNet's variants: tiny or an open_clip name (ViT-B-16)")),
     ("--clip-checkpoint", "clip_checkpoint", dict(metavar="PATH", help="local open_clip weights file")),
+    ("--detector-checkpoint", "detector_checkpoint",
+     dict(metavar="PATH", help="GroundingDINO + SAM's detector: the model.safetensors of a local save_pretrained folder "
+                               "(beside its config.json and tokenizer files)")),
 )
 
 # (flag, IRSTDDataset keyword argument, argparse settings)

@@ -191,3 +191,23 @@ def test_every_paper_row_is_planned_at_each_row_seed():
     smoke = plan.planned_runs("smoke")
     extra = [r for r in smoke if r.config.seed != 0]
     assert {r.config.seed for r in extra} == {1, 2} and len(extra) == 8  # 4 systems x seeds 1, 2
+
+
+def test_the_detector_weights_reach_groundingdino_sam_from_the_command_line_to_its_config(tmp_path):
+    """``--detector-checkpoint`` is an option of ``reproduce`` and ``train``, a parameter of the
+    comparison notebook, and the plan builds GroundingDINO + SAM's paper config with it."""
+    from irstd_lib.__main__ import build_parser
+    from irstd_lib.reproductions.specs import spec
+
+    weights = tmp_path / "grounding-dino-tiny" / "model.safetensors"
+    parser = build_parser()
+    for command in (["reproduce", "--plan"], ["train", "--config", "c.json"]):
+        assert parser.parse_args(command + ["--detector-checkpoint", str(weights)]).detector_checkpoint == str(weights)
+    notebook = json.loads((Path(__file__).parents[1] / "notebooks" / "comparison_all_methods.ipynb").read_text())
+    assert "detector_checkpoint = None" in "".join(notebook["cells"][1]["source"])
+    planned = plan.spec_plan(spec("comparison_all_methods"), "paper", clip_checkpoint="clip.pt", sam_checkpoint="sam.pth",
+                             detector_checkpoint=weights)
+    (grounding,) = [r.config for r in planned.runs if r.config.model == "grounding_sam"][:1]
+    assert grounding.model_kwargs["detector_checkpoint"] == str(weights)
+    others = [r.config for r in planned.runs if r.config.model != "grounding_sam"]
+    assert others and all("detector_checkpoint" not in c.model_kwargs for c in others)

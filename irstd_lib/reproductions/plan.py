@@ -177,14 +177,16 @@ class SpecPlan:
     scorings: tuple[PlannedScoring, ...]
 
 
-def spec_plan(table_spec: TableSpec, profile="smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> SpecPlan:
+def spec_plan(table_spec: TableSpec, profile="smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None, *,
+              detector_checkpoint=None) -> SpecPlan:
     """The plan of one spec (:class:`SpecPlan`), built by the config layer the tables use."""
     p = get_profile(profile)
     clip_checkpoint, sam_checkpoint = checkpoint_stand_ins(p, clip_checkpoint, sam_checkpoint)
     notebook = (table_spec.notebook,)
     runs, spread, scorings = [], [], []
     for root in _roots(table_spec, p, data_root):
-        context = RunContext(p, data_root=root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint)
+        context = RunContext(p, data_root=root, clip_checkpoint=clip_checkpoint, sam_checkpoint=sam_checkpoint,
+                             detector_checkpoint=None if detector_checkpoint is None else str(detector_checkpoint))
         folder = None if root is None else str(root)
         rows = rows_for(table_spec, root)
         runs += [PlannedRun(context.config(row.variant, seed=seed, **row.options), notebook, folder)
@@ -203,7 +205,7 @@ def spec_plan(table_spec: TableSpec, profile="smoke", data_root=None, clip_check
     return SpecPlan(tuple(merge_planned(runs)), tuple(merge_planned(spread)), tuple(merge_planned(scorings)))
 
 
-def _plans(profile, data_root, clip_checkpoint, sam_checkpoint) -> tuple[list[PlannedRun], list[PlannedScoring]]:
+def _plans(profile, data_root, clip_checkpoint, sam_checkpoint, detector_checkpoint=None) -> tuple[list[PlannedRun], list[PlannedScoring]]:
     runs: list[PlannedRun] = []
     spread: list[PlannedRun] = []
     scorings: list[PlannedScoring] = []
@@ -211,17 +213,19 @@ def _plans(profile, data_root, clip_checkpoint, sam_checkpoint) -> tuple[list[Pl
     for table_spec in SPECS:
         if table_spec.paper != paper:  # each paper's seed-spread runs come after its tables' rows
             runs, spread, paper = runs + spread, [], table_spec.paper
-        planned = spec_plan(table_spec, profile, data_root, clip_checkpoint, sam_checkpoint)
+        planned = spec_plan(table_spec, profile, data_root, clip_checkpoint, sam_checkpoint,
+                            detector_checkpoint=detector_checkpoint)
         runs += planned.runs
         spread += planned.spread
         scorings += planned.scorings
     return merge_planned(runs + spread), merge_planned(scorings)
 
 
-def planned_runs(profile="smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None) -> list[PlannedRun]:
+def planned_runs(profile="smoke", data_root=None, clip_checkpoint=None, sam_checkpoint=None, *,
+                 detector_checkpoint=None) -> list[PlannedRun]:
     """Every training run of ``profile``'s notebooks (see the module docstring): each table row
     at every one of the profile's ``row_seeds``, and each reference system's seed-spread runs."""
-    return _plans(profile, data_root, clip_checkpoint, sam_checkpoint)[0]
+    return _plans(profile, data_root, clip_checkpoint, sam_checkpoint, detector_checkpoint)[0]
 
 
 def planned_scorings(profile="smoke", data_root=None) -> list[PlannedScoring]:
@@ -337,6 +341,7 @@ def describe_plan(
     cpu_gflops: float = DEFAULT_CPU_GFLOPS,
     flops: bool = True,
     only: Sequence[str] | None = None,
+    detector_checkpoint: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """The plan of ``profile`` as one JSON-able dict: ``{"profile", "assumptions", "inputs",
     "runs", "scorings", "totals"}`` (see the module docstring). Nothing is built but meta-device
@@ -346,7 +351,7 @@ def describe_plan(
     from irstd_lib.runs import find_run, prepare_run, record_file
 
     data_root = None if data_root is None else str(data_root)
-    runs = planned_runs(profile, data_root, clip_checkpoint, sam_checkpoint)
+    runs = planned_runs(profile, data_root, clip_checkpoint, sam_checkpoint, detector_checkpoint=detector_checkpoint)
     scorings = planned_scorings(profile, data_root)
     if only:
         runs = [r for r in runs if set(r.notebooks) & set(only)]
