@@ -279,16 +279,22 @@ def _perturbed_nuaa(root: Path, n: int = 64, seed: int = 0) -> tuple[np.ndarray,
     return np.stack(probs), np.stack(masks)
 
 
-def test_agrees_with_the_kit_on_perturbed_nuaa_sirst(nuaa_root, tmp_path):
+def run_kit_script(script: str, probs: np.ndarray, masks: np.ndarray, folder: Path) -> dict:
+    """``script`` run by the kit's python on ``probs``/``masks`` (an .npz, its first argument):
+    the JSON it prints (skips when the kit's environment is absent)."""
     python = _kit_python()
-    probs, masks = _perturbed_nuaa(nuaa_root)
-    data = tmp_path / "maps.npz"
+    data = folder / "maps.npz"
     np.savez(data, probs=probs, masks=masks)
-    script = tmp_path / "kit_oracle.py"
-    script.write_text(KIT_SCRIPT)
-    done = subprocess.run([str(python), str(script), str(data)], capture_output=True, text=True, timeout=300)
+    path = folder / "kit_oracle.py"
+    path.write_text(script)
+    done = subprocess.run([str(python), str(path), str(data)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    kit = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def test_agrees_with_the_kit_on_perturbed_nuaa_sirst(nuaa_root, tmp_path):
+    probs, masks = _perturbed_nuaa(nuaa_root)
+    kit = run_kit_script(KIT_SCRIPT, probs, masks, tmp_path)
 
     ours = SegmentationMetrics(0.5, opdc_empty="pyirstdmetrics_1.0.2", per_image=True)
     for p, m in zip(probs, masks):

@@ -6,16 +6,13 @@ perturbed NUAA-SIRST maps in its own environment (skipped with the reason when a
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import numpy as np
 import pytest
 from scipy import ndimage
 
 from irstd_lib.metrics import ShootingRulePdFa, SegmentationMetrics
 
-from test_hiou import _kit_python, _perturbed_nuaa
+from test_hiou import _perturbed_nuaa, run_kit_script
 
 
 def _one(pred: np.ndarray, mask: np.ndarray) -> dict:
@@ -148,15 +145,8 @@ print(json.dumps(out))
 
 
 def test_agrees_with_the_kit_on_perturbed_nuaa_sirst(nuaa_root, tmp_path):
-    python = _kit_python()
     probs, masks = _perturbed_nuaa(nuaa_root)
-    data = tmp_path / "maps.npz"
-    np.savez(data, probs=probs, masks=masks)
-    script = tmp_path / "kit_shooting.py"
-    script.write_text(KIT_SCRIPT)
-    done = subprocess.run([str(python), str(script), str(data)], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    kit = json.loads(done.stdout)
+    kit = run_kit_script(KIT_SCRIPT, probs, masks, tmp_path)
     for bins, result in kit.items():
         ours = ShootingRulePdFa(result["thresholds"])
         ours.update(probs, masks)
