@@ -604,15 +604,16 @@ def _shooting_window(mask_labelled, shape: tuple[int, int], outer: int):
     return rs, cs, labels
 
 
-def _shooting_scores(scores: np.ndarray, mask_labelled, n_targets: int, radii: tuple[int, int]):
+def _shooting_parts(scores: np.ndarray, mask_labelled, n_targets: int, radii: tuple[int, int]):
     """For one image: each target's best score within its inner boxes (``(n,)``, the highest
-    score of any pixel at Chebyshev distance <= ``radii[0]`` of one of its pixels) and the
-    scores of the pixels outside every outer box (``radii[1]``), from which the rule's counts at
-    any threshold follow: a target is hit at ``t`` when its best score is ``> t``; the false-alarm
-    pixels at ``t`` are the outside scores ``> t``."""
+    score of any pixel at Chebyshev distance <= ``radii[0]`` of one of its pixels), and the outer
+    boxes' union as ``(rows, cols, guard)``: a bool map over the targets' window (None without a
+    target). The rule's counts at any threshold follow: a target is hit at ``t`` when its best
+    score is ``> t``; the false-alarm pixels at ``t`` are the pixels ``> t`` of the image less those
+    ``> t`` inside the guard."""
     inner, outer = radii
     if mask_labelled is None:
-        return np.zeros(0, dtype=scores.dtype), scores.ravel()
+        return np.zeros(0, dtype=scores.dtype), None
     rs, cs, labels = _shooting_window(mask_labelled, scores.shape, outer)
     window = scores[rs, cs]
     if np.issubdtype(scores.dtype, np.floating):
@@ -628,9 +629,18 @@ def _shooting_scores(scores: np.ndarray, mask_labelled, n_targets: int, radii: t
     on_target = labels > 0
     np.maximum.at(best, labels[on_target] - 1, near[on_target])
     guard = ndimage.maximum_filter(on_target, size=2 * outer + 1, mode="constant", cval=False)
-    inside = np.zeros(scores.shape, dtype=bool)
-    inside[rs, cs] = guard
-    return best, scores[~inside]
+    return best, (rs, cs, guard)
+
+
+def _counts_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """``[count(values > t) for t in thresholds]`` (ascending thresholds): one comparison per
+    threshold when they are few, else one binary search per value (no sort of the values)."""
+    values = values.ravel()
+    if thresholds.size <= 4:
+        return np.array([np.count_nonzero(values > t) for t in thresholds], dtype=np.int64)
+    below = np.searchsorted(thresholds, values, side="left")  # thresholds strictly below each value
+    hist = np.bincount(below, minlength=thresholds.size + 1)
+    return hist[::-1].cumsum()[::-1][1:].astype(np.int64)
 
 
 class ShootingRulePdFa:
@@ -651,9 +661,11 @@ class ShootingRulePdFa:
     ``thresholds``: a float, a sequence of floats, or an int ``n`` as in :class:`PdFaROC`
     (``linspace(0, 1, n + 2)[1:-1]``); the kit's ``num_bins=k`` thresholds are
     ``np.linspace(0, 1, k, endpoint=False)`` (and 0.5 for ``k = 1``), which may be passed as a
-    sequence. Scores are compared in their own dtype, as everywhere in this module. Every
-    threshold costs one comparison: each target's best score in its boxes and the scores outside
-    the boxes are found once per image (two maximum filters on the targets' neighbourhood).
+    sequence. Scores are compared in their own dtype, as everywhere in this module. Each
+    target's best score in its boxes and the outer boxes' union are found once per image (two
+    maximum filters on the targets' neighbourhood); the false alarms at every threshold are the
+    image's pixels above it less those inside the union (one comparison per threshold for up to
+    4 thresholds, else one binary search per pixel).
     ``compute()`` returns a DataFrame (``threshold``, ``Pd``, ``Fa``, ``n_hit``,
     ``n_false_alarm_pixels``); :class:`SegmentationMetrics` reports the one-threshold values as
     ``Pd_shooting`` and ``Fa_shooting``.
@@ -688,13 +700,16 @@ class ShootingRulePdFa:
         if mask_labelled is False:
             mask_labelled = _label_foreground(mask, self.connectivity)
         n = mask_labelled[4] if mask_labelled is not None else 0
-        thr = self.thresholds.astype(scores.dtype) if np.issubdtype(scores.dtype, np.floating) else self.thresholds
-        best, outside = _shooting_scores(scores, mask_labelled, n, self.radii)
         if scores.dtype == np.bool_:
-            best, outside, thr = best.astype(np.float32), outside.astype(np.float32), self.thresholds.astype(np.float32)
+            scores = scores.astype(np.float32)
+        thr = self.thresholds.astype(scores.dtype) if np.issubdtype(scores.dtype, np.floating) else self.thresholds
+        best, guarded = _shooting_parts(scores, mask_labelled, n, self.radii)
         self.n_hit += (best[:, None] > thr[None, :]).sum(axis=0) if n else 0
-        ordered = np.sort(outside)
-        self.false_alarm_pixels += ordered.size - np.searchsorted(ordered, thr, side="right")
+        false_alarms = _counts_above(scores, thr)
+        if guarded is not None:
+            rs, cs, guard = guarded
+            false_alarms -= _counts_above(scores[rs, cs][guard], thr)
+        self.false_alarm_pixels += false_alarms
         self.n_targets += n
         self.n_pixels += scores.size
         self.n_images += 1
@@ -795,9 +810,10 @@ class SegmentationMetrics:
                           self.overlap_threshold, self.match_distance, self.opdc_empty).counts
         for key, value in opdc.items():
             self.opdc[key] += value
-        hit, outside = _shooting_scores(pred, mask_labelled, gt.n, SHOOTING_RADII)
+        hit, guarded = _shooting_parts(pred, mask_labelled, gt.n, SHOOTING_RADII)
         self.shooting_hit += int(np.count_nonzero(hit))
-        self.shooting_false_alarm_pixels += int(np.count_nonzero(outside))
+        inside = int(np.count_nonzero(pred[guarded[0], guarded[1]] & guarded[2])) if guarded is not None else 0
+        self.shooting_false_alarm_pixels += int(np.count_nonzero(pred)) - inside
         target_pixels = int(np.count_nonzero(mask))
         self.target_pixels += target_pixels
         self.n_targets += match.n_targets
