@@ -90,6 +90,10 @@ def test_a_first_pass_run_gives_the_same_test_text_with_empty_masks_and_runs_end
     record = json.loads((run.run_dir / "metrics.json").read_text())
     assert record["evaluations"] == ["test_without_text", "test_with_text"]
     assert record["test_with_text"]["n_images"] == len(prep.test_set)
+    # The texts the first pass wrote are kept in the record, one per test image, and only there.
+    recorded_texts = run.details("test_with_text")["texts"]
+    assert list(recorded_texts) == list(prep.test_set.names) and all(recorded_texts.values())
+    assert "texts" not in run.details("test_without_text")
 
     # The trained model's first pass, once on the real test split and once on one whose masks are all empty.
     from irstd_lib.engine import load_model_weights
@@ -110,6 +114,7 @@ def test_a_first_pass_run_gives_the_same_test_text_with_empty_masks_and_runs_end
         if label == "masks":  # the recorded second pass, measured again
             assert metrics["test_with_text"]["IoU"] == pytest.approx(record["test_with_text"]["IoU"])
     assert texts["masks"] == texts["empty"] and list(texts["masks"]) == list(prep.test_set.names)
+    assert texts["masks"] == recorded_texts
     # The text is the prediction's, not the mask's: the semantic writer on the masks writes other texts.
     from irstd_lib.text.descriptions import SemanticSource
 

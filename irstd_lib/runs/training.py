@@ -178,6 +178,8 @@ def evaluate_run(model, test_set, train_cfg, conditioners: dict, primary: str, d
                           per_image=True, roc_thresholds=ROC_THRESHOLDS, keep_maps=first if name == primary else ())
         metrics[name] = result["metrics"]
         details[name] = {"per_image": result["per_image"], "roc": result["roc"]}
+        if hasattr(conditioner, "descriptions"):  # texts the trained model wrote for itself: kept with its record
+            details[name]["texts"] = dict(conditioner.descriptions)
         if name == primary:
             maps.update(result["maps"])
             hard = [n for n in hardest_images(result["per_image"], PREVIEW_IMAGES) if n not in maps]

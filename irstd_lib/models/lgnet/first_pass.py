@@ -14,7 +14,8 @@ the second pass reads the text (``TD = T_e + I_e``) as the mask-derived text wou
 exist when the condition is prepared: the run layer calls :meth:`FirstPassConditioner.bind` with
 a ``first_pass(image_only_conditioner) -> Predictions`` function before evaluating, and gets the
 conditioner of the second pass back. The texts it wrote are kept in ``descriptions`` (name ->
-text) of the bound conditioner.
+text) of the bound conditioner, and the run layer keeps them in the record (``details.json``:
+the evaluation's ``texts``), so what the second pass read can be read back.
 """
 
 from __future__ import annotations
