@@ -371,3 +371,18 @@ def test_parameter_groups_reach_the_optimizer_and_frozen_weights_never_do(tiny_s
         Trainer(TwoHeads(), TrainConfig(progress=False, param_groups={"decoder": {"lr": 1.0}}), train, None, tmp_path / "x")
     with pytest.raises(TypeError, match="IRSTDModel"):
         Trainer(nn.Conv2d(1, 1, 1), TrainConfig(progress=False), train, None, tmp_path / "y")
+
+
+def test_atomic_copy_gives_the_same_bytes_and_survives_a_rewrite_of_either_name(tmp_path):
+    """best.pt and last.pt of an improving epoch are one file (irstd_lib.io.atomic_copy); the
+    writers replace files rather than write into them, so rewriting one name leaves the other."""
+    from irstd_lib.io import atomic_copy, atomic_write_bytes
+
+    best, last = tmp_path / "best.pt", tmp_path / "last.pt"
+    atomic_write_bytes(best, b"epoch 3 weights")
+    atomic_write_bytes(last, b"epoch 2 weights")
+    atomic_copy(best, last)
+    assert last.read_bytes() == best.read_bytes() == b"epoch 3 weights"
+    atomic_write_bytes(last, b"epoch 4 weights")  # a later epoch that does not improve
+    assert best.read_bytes() == b"epoch 3 weights" and last.read_bytes() == b"epoch 4 weights"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

@@ -47,7 +47,8 @@ What it does, and the choices made where the papers are silent:
   ``val_size``, ``threshold``). ``best.pt`` is written when ``select_metric`` improves (higher
   is better, except ``Fa``). Note: the field's habit of selecting on the *test* set is the
   caller's decision (pass the test split as ``val_data`` only knowingly).
-- **Checkpoints**: ``last.pt`` after every epoch and ``best.pt``, both atomic. If
+- **Checkpoints**: ``last.pt`` after every epoch and ``best.pt``, both atomic (an epoch that
+  improves is serialised once, as ``best.pt``, and ``last.pt`` made the same file). If
   ``checkpoint_dir/last.pt`` exists, ``fit`` resumes from it: weights, optimizer, scheduler,
   step, history, best metric and all RNG states, so a run killed after epoch k and resumed ends
   bit-identical to an uninterrupted run on CPU (same torch build and thread count: the number
@@ -114,6 +115,7 @@ from irstd_lib.engine.evaluate import Conditioner, evaluate_model, move_to_devic
 from irstd_lib.engine.losses import AUX_REDUCTIONS, LOSS_KINDS, DeepSupervisionLoss
 from irstd_lib.engine.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
 from irstd_lib.engine.recipes import recipe
+from irstd_lib.io import atomic_copy
 from irstd_lib.engine.tensorboard_log import N_PREDICTION_MAPS, TensorBoardLog, tensorboard_wanted
 from irstd_lib.models.base import IRSTDModel, grouped_parameters
 from irstd_lib.progress import announce_step
@@ -601,8 +603,12 @@ class Trainer:
             self.history.append(record)
             if self.is_main:
                 if improved:
+                    # best first, then last as the same file: a stop between the two leaves last.pt
+                    # at the previous epoch, which a resume redoes (and so writes best.pt again).
                     self._save(self.best_path)
-                self._save(self.last_path)
+                    atomic_copy(self.best_path, self.last_path)
+                else:
+                    self._save(self.last_path)
             barrier()
             summary = ", ".join(f"{k}={v:.4g}" for k, v in record.items()
                                 if isinstance(v, float) and (k in ("train_loss", "lr") or k.startswith("val_")))
