@@ -8,6 +8,7 @@ one, never a truncated file that a later run would trust.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,16 +26,15 @@ def _default_file_mode() -> int:
 _FILE_MODE = _default_file_mode()  # what open() would give a new file, read once at import
 
 
-def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
-    path = Path(path)
+@contextlib.contextmanager
+def _replacing(path: Path):
+    """A temporary file beside ``path`` (its name yielded), moved onto ``path`` when the block
+    ends without error, removed when it raises: ``path`` is either as it was or complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, mode) as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _FILE_MODE)  # mkstemp creates 0600; results are ordinary shared files
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -42,6 +42,16 @@ def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: s
         except FileNotFoundError:
             pass
         raise
+
+
+def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
+    path = Path(path)
+    with _replacing(path) as tmp:
+        with open(tmp, mode) as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, _FILE_MODE)  # mkstemp creates 0600; results are ordinary shared files
     return path
 
 
@@ -77,23 +87,13 @@ def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     import shutil
 
     src, dst = Path(src), Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        os.unlink(tmp)
+    with _replacing(dst) as tmp:
+        os.unlink(tmp)  # os.link makes the name itself
         try:
             os.link(src, tmp)
         except OSError:
             shutil.copyfile(src, tmp)
             os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, dst)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return dst
 
 
