@@ -119,7 +119,7 @@ def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 22) -> str:
     Remembered per process under the file's device, inode, size and modification time (ns), so a
     file rewritten in place (any of them changes) is read again."""
     st = os.stat(path)
-    key = (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     if key in _SHA256_SEEN:
         return _SHA256_SEEN[key]
     digest = hashlib.sha256()

@@ -696,9 +696,8 @@ class ShootingRulePdFa:
         for i in range(s.shape[0]):
             self._update_one(s[i], _binarize_mask(m[i]))
 
-    def _update_one(self, scores: np.ndarray, mask: np.ndarray, mask_labelled=False) -> None:
-        if mask_labelled is False:
-            mask_labelled = _label_foreground(mask, self.connectivity)
+    def _update_one(self, scores: np.ndarray, mask: np.ndarray) -> None:
+        mask_labelled = _label_foreground(mask, self.connectivity)
         n = mask_labelled[4] if mask_labelled is not None else 0
         if scores.dtype == np.bool_:
             scores = scores.astype(np.float32)
@@ -810,11 +809,12 @@ class SegmentationMetrics:
                           self.overlap_threshold, self.match_distance, self.opdc_empty).counts
         for key, value in opdc.items():
             self.opdc[key] += value
+        target_pixels = int(np.count_nonzero(mask))
         hit, guarded = _shooting_parts(pred, mask_labelled, gt.n, SHOOTING_RADII)
         self.shooting_hit += int(np.count_nonzero(hit))
         inside = int(np.count_nonzero(pred[guarded[0], guarded[1]] & guarded[2])) if guarded is not None else 0
-        self.shooting_false_alarm_pixels += int(np.count_nonzero(pred)) - inside
-        target_pixels = int(np.count_nonzero(mask))
+        predicted = union - target_pixels + inter  # the predicted pixels, from counts already taken
+        self.shooting_false_alarm_pixels += predicted - inside
         self.target_pixels += target_pixels
         self.n_targets += match.n_targets
         self.n_matched += match.n_matched

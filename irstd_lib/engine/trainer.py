@@ -115,8 +115,8 @@ from irstd_lib.engine.evaluate import Conditioner, evaluate_model, move_to_devic
 from irstd_lib.engine.losses import AUX_REDUCTIONS, LOSS_KINDS, DeepSupervisionLoss
 from irstd_lib.engine.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
 from irstd_lib.engine.recipes import recipe
-from irstd_lib.io import atomic_copy
 from irstd_lib.engine.tensorboard_log import N_PREDICTION_MAPS, TensorBoardLog, tensorboard_wanted
+from irstd_lib.io import atomic_copy
 from irstd_lib.models.base import IRSTDModel, grouped_parameters
 from irstd_lib.progress import announce_step
 
