@@ -47,11 +47,13 @@ def _sources() -> list[tuple[str, Path | np.ndarray, Path | np.ndarray]]:
         return [(n, NUAA / "images" / f"{n}.png", NUAA / "masks" / f"{n}_pixels0.png") for n in names]
     out = []
     for i in range(N_SOURCE):
-        image = ((np.arange(256).reshape(16, 16) * (i + 3)) % 180 + 20).astype(np.uint8)
         mask = np.zeros((16, 16), np.uint8)
         mask[2 + i:4 + i, 3:6] = 255
         if i % 2:
             mask[12, 12] = 255
+        # a dim textured background with the targets bright, so that Top-Hat finds them as on real images
+        image = ((np.arange(256).reshape(16, 16) * (i + 3)) % 17 + 20).astype(np.uint8)
+        image[mask > 0] = 220
         out.append((f"Misc_{i + 1}", image, mask))
     return out
 
