@@ -27,6 +27,12 @@ What it does, and the choices made where the papers are silent:
   :func:`~irstd_lib.engine.optim.build_scheduler`. Defaults are LGNet's (Adan, lr 1e-3,
   wd 1e-4, "10 warm-up epochs" in the paper's words, linear being our choice, 600 epochs, batch 8); :meth:`TrainConfig.from_recipe`
   gives the other papers' (:mod:`irstd_lib.engine.recipes`).
+- **Pre-training stage** (``pretrain_epochs``, 0 by default): the first ``pretrain_epochs`` of the
+  ``epochs`` minimise the model's own :meth:`~irstd_lib.models.base.IRSTDModel.pretraining_losses`
+  (summed) instead of the detection loss, under the same optimizer and one schedule over all
+  epochs; there is no validation in them, so no checkpoint is chosen from them, and their
+  history rows say ``"stage": "pretrain"``. A stage of epochs, not a separate run, so that a
+  resumed run resumes in whichever stage it stopped. One process only.
 - **Gradient clipping** (``grad_clip``, global L2 norm) is off by default (no paper mentions it).
 - **Mixed precision**: ``amp="bf16"`` autocasts the forward pass to bfloat16 on CUDA only (no
   grad scaler needed for bf16); on CPU it is ignored (logged once). Losses are always float32.
@@ -175,6 +181,9 @@ class TrainConfig:
     progress: bool = True
     select_metric: str = "IoU"
     drop_last: bool = True
+    # The first pretrain_epochs of the epochs train the model's own pre-training losses
+    # (IRSTDModel.pretraining_losses; DGSPNet's, for example), not the detection loss.
+    pretrain_epochs: int = 0
     param_groups: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> {"lr"|"lr_scale"|"weight_decay": value}
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, stored in checkpoints
 
@@ -193,6 +202,8 @@ class TrainConfig:
             (int(self.epochs) >= 1, "epochs must be >= 1"),
             (int(self.batch_size) >= 1, "batch_size must be >= 1"),
             (self.grad_clip is None or self.grad_clip > 0, "grad_clip must be None or > 0"),
+            (0 <= int(self.pretrain_epochs) < int(self.epochs),
+             "pretrain_epochs must be >= 0 and fewer than epochs (the detection stage needs at least one)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -339,20 +350,33 @@ class Trainer:
             return torch.utils.data.DataLoader(self.train_data, sampler=sampler, **common)
         return torch.utils.data.DataLoader(self.train_data, shuffle=True, **common)
 
-    def _forward(self, batch: Mapping[str, Any], phase: str) -> Any:
+    def _forward(self, batch: Mapping[str, Any], phase: str, pretraining: bool = False) -> Any:
+        """The model's forward dict on ``batch``; with ``pretraining``, its pre-training losses."""
         condition = self.conditioner(batch, phase) if self.conditioner is not None else None
         condition = move_to_device(condition, self.device)
         image = self.module.input_spec.prepare(batch["image"].to(self.device, non_blocking=True))
         if self.config.channels_last:
             image = image.contiguous(memory_format=torch.channels_last)
+        call = self.module.pretraining_losses if pretraining else self.model
         if self.config.amp == "bf16":
             if self.device.type == "cuda":
                 with torch.autocast("cuda", dtype=torch.bfloat16):
-                    return self.model(image, condition)
+                    return call(image, condition)
             if not self._amp_warned:
                 self.log("amp='bf16' ignored: bf16 autocast is only used on CUDA")
                 self._amp_warned = True
-        return self.model(image, condition)
+        return call(image, condition)
+
+    def _check_pretraining(self) -> None:
+        """A pre-training stage needs a model that defines one, and one process (its losses are
+        called on the module itself, past DistributedDataParallel's gradient averaging)."""
+        if self.config.pretrain_epochs <= 0:
+            return
+        if not getattr(self.module, "has_pretraining_stage", False):
+            raise ValueError(f"pretrain_epochs={self.config.pretrain_epochs}, but {type(self.module).__name__} defines no "
+                             "pre-training stage (IRSTDModel.pretraining_losses)")
+        if is_distributed():
+            raise RuntimeError("a pre-training stage (pretrain_epochs > 0) runs in one process only, not under DDP")
 
     def _check_resume_config(self, saved: Mapping[str, Any]) -> None:
         saved_train = saved.get("train", {})
@@ -458,10 +482,16 @@ class Trainer:
         first_step = self.step
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False,
                    disable=not (self.config.progress and self.is_main))
+        pretraining = epoch < self.config.pretrain_epochs
         for batch in bar:
             mask = batch["mask"].to(self.device, non_blocking=True)
-            outputs = self._forward(batch, "train")
-            loss, parts = self.loss_fn(outputs, mask)
+            if pretraining:  # the model's own losses; the masks are not read
+                losses = self._forward(batch, "train", pretraining=True)
+                loss = torch.stack([v.float() for v in losses.values()]).sum()
+                parts = {**{k: float(v.detach()) for k, v in losses.items()}, "total": float(loss.detach())}
+            else:
+                outputs = self._forward(batch, "train")
+                loss, parts = self.loss_fn(outputs, mask)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"non-finite training loss {float(loss)} at epoch {epoch + 1}, step {self.step} "
@@ -530,6 +560,7 @@ class Trainer:
         "select_metric", "history", "epochs_completed", "finished", "steps", "checkpoint_dir"}``.
         """
         cfg = self.config
+        self._check_pretraining()
         seed_everything(cfg.seed)
         if resume:
             self.resume()
@@ -580,11 +611,16 @@ class Trainer:
             epoch = self.epoch  # 0-based index of the epoch being trained
             started = time.perf_counter()
             record: dict[str, Any] = {"epoch": epoch + 1}
+            pretraining = epoch < cfg.pretrain_epochs
+            if pretraining:  # (the key only then, so that runs without the stage keep their histories)
+                record["stage"] = "pretrain"
             record.update(self.train_one_epoch(epoch))
             self.epoch = epoch + 1
 
             last = self.epoch == cfg.epochs
-            validate = self.val_data is not None and (last or (cfg.val_every > 0 and self.epoch % cfg.val_every == 0))
+            # no validation in the pre-training stage: the detection head has not trained yet
+            validate = self.val_data is not None and not pretraining and (
+                last or (cfg.val_every > 0 and self.epoch % cfg.val_every == 0))
             improved = False
             if validate and self.is_main:
                 announce_step(f"epoch {self.epoch}/{cfg.epochs}, validating", force=True)

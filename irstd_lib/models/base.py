@@ -24,6 +24,9 @@ Learned models (:class:`IRSTDModel`, an ``nn.Module``)::
   order matters: optimizers keep per-parameter state in that order).
 - :meth:`IRSTDModel.example_condition`: a random condition of the right shape for a batch, used
   by the profiler and the contract tests.
+- :meth:`IRSTDModel.pretraining_losses` (optional; ``has_pretraining_stage`` says whether a model
+  defines it): the losses of a pre-training stage the paper trains before detection (DGSPNet's
+  image-text alignment), which the trainer minimises in its first ``pretrain_epochs`` epochs.
 - :meth:`IRSTDModel.checkpoint_state_dict`: what a checkpoint of the model holds (default: the
   whole state_dict). A model around frozen pretrained encoders returns its trainable part and
   buffers only, so that runs do not store hundreds of millions of frozen weights again.
@@ -149,9 +152,16 @@ class IRSTDModel(nn.Module):
 
     input_spec: InputSpec = InputSpec()
     conditioning: str = NO_CONDITION
+    has_pretraining_stage: bool = False  # True where pretraining_losses is defined
 
     def forward(self, image: torch.Tensor, condition: Any = None) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def pretraining_losses(self, image: torch.Tensor, condition: Any = None) -> dict[str, torch.Tensor]:
+        """``{"name": scalar tensor}``: the losses of the model's pre-training stage on a batch
+        (prepared as for ``forward``; the masks are not read), summed by the trainer. Default: the
+        model has none."""
+        raise NotImplementedError(f"{type(self).__name__} defines no pre-training stage")
 
     def parameter_groups(self) -> list[ParamGroup]:
         """Named groups of the trainable parameters (default: one group, ``"model"``)."""
@@ -208,6 +218,7 @@ class ClassicalMethod(ABC):
 
     input_spec: InputSpec = InputSpec()
     conditioning: str = NO_CONDITION
+    has_pretraining_stage: bool = False  # True where pretraining_losses is defined
 
     @abstractmethod
     def score(self, image: np.ndarray) -> np.ndarray:

@@ -49,6 +49,9 @@ RUN_FORMAT_VERSION = 3
 _DATA_FIELDS_ADDED_LATER = {"train_policy": "crop", "split_scheme": "standard", "split_version": None,
                             "val_split": None, "split_seed": 0, "mask_dir": None}
 
+# TrainConfig fields added after records were made, likewise (away from their default only).
+_TRAIN_FIELDS_ADDED_LATER = {"pretrain_epochs": 0}
+
 # TrainConfig fields that never change numbers.
 _TRAIN_FIELDS_NOT_IN_IDENTITY = ("device", "progress", "num_workers", "channels_last")
 
@@ -82,6 +85,9 @@ def run_identity(config: RunConfig, fingerprints: dict[str, str], world_size: in
     train = config.train_config().to_dict()
     for name in _TRAIN_FIELDS_NOT_IN_IDENTITY + ("seed", "train_size", "val_size", "eval_policy"):
         train.pop(name)
+    for name, default in _TRAIN_FIELDS_ADDED_LATER.items():
+        if train[name] == default:
+            train.pop(name)
     kind = config.conditioning_kind
     return {
         "format": RUN_FORMAT_VERSION,

@@ -13,7 +13,9 @@ Where each paper component lives:
 - ``model.py``: the network, its switches and choices. The frozen CLIP is
   :mod:`irstd_lib.models.frozen_clip` (shared with SAIST);
 - ``FIDELITY.md``: the code against a third-party reading of the full text (``paper_settings.md``,
-  unverified), line by line, with the switches that offer that reading and what is not done.
+  unverified), line by line, with the switches that offer that reading and what is not done
+  (its pre-training stage: ``DGSPNet.pretraining_losses``, trained in a run's first
+  ``train={"pretrain_epochs": N}`` epochs).
 """
 
 from __future__ import annotations

@@ -85,7 +85,8 @@ class DGSPNet(IRSTDModel):
                  clip_checkpoint: str | os.PathLike | None = None, n_pseudo_words: int = 4,
                  prior_probability: float | None = 0.01, clip_seed: int = 0,
                  coarse_texts: tuple[str, ...] = COARSE_PROMPTS, fine_template: str = FINE_TEMPLATE,
-                 fine_source: str = "bottom", tgca_inputs: str = "text_and_image", tgsa_similarity: str = "cosine") -> None:
+                 fine_source: str = "bottom", tgca_inputs: str = "text_and_image", tgsa_similarity: str = "cosine",
+                 pretrain_reconstruction_weight: float = 1.0) -> None:
         super().__init__()
         if fine_source not in FINE_SOURCES:
             raise ValueError(f"fine_source must be one of {tuple(FINE_SOURCES)}, got {fine_source!r}")
@@ -96,6 +97,7 @@ class DGSPNet(IRSTDModel):
                              "(coarse_prompts or fine_prompts)")
         widths = [base_channels * 2 ** k for k in range(LEVELS)]
         self.widths = tuple(widths)
+        self.pretrain_reconstruction_weight = float(pretrain_reconstruction_weight)
         self.use_coarse, self.use_fine = bool(coarse_prompts), bool(fine_prompts)
         self.use_tgca, self.use_tgsa = bool(tgca), bool(tgsa)
         self.fine_levels = FINE_SOURCES[fine_source]
@@ -136,9 +138,45 @@ class DGSPNet(IRSTDModel):
         if self.coarse is not None:
             parts.append(self.coarse(bottom.shape[0]).to(bottom.dtype))
         if self.fine is not None:
-            source = bottom if self.fine_levels == (LEVELS - 1,) else [features[k] for k in self.fine_levels]
-            parts.append(self.fine(self.clip, source).unsqueeze(1).to(bottom.dtype))
+            parts.append(self.fine(self.clip, self._fine_source(features)).unsqueeze(1).to(bottom.dtype))
         return torch.cat(parts, dim=1)
+
+    def _fine_source(self, features: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
+        """The encoder levels the fine-grained prompt reads (``fine_source``)."""
+        return features[-1] if self.fine_levels == (LEVELS - 1,) else [features[k] for k in self.fine_levels]
+
+    # -- the pre-training stage (TrainConfig.pretrain_epochs) ------------------------------------------
+    has_pretraining_stage = True
+
+    def pretraining_losses(self, image: torch.Tensor, condition: Any = None) -> dict[str, torch.Tensor]:
+        """The pre-training stage of the full text's third-party reading (``paper_settings.md``,
+        unverified): "a pre-training stage with an image-text contrastive loss plus a
+        reconstruction MSE (Eq. 10)". The reading names neither the pairs nor the target of the
+        reconstruction; the simplest design that does what it says, as Pic2Word trains its
+        visual-to-text inversion: each image's fine-grained text embedding (its pseudo-words
+        through the frozen text encoder) is paired with the frozen CLIP image encoder's global
+        embedding of the same image, so that the inversion learns to say what CLIP sees.
+
+        - ``contrastive``: symmetric InfoNCE over the batch between the L2-normalised text and
+          image embeddings, at the frozen CLIP's own temperature (``logit_scale``), the other
+          images of the batch the negatives;
+        - ``reconstruction``: the MSE between the normalised text embedding and the normalised
+          image embedding (the image's embedding reconstructed from the text), times
+          ``pretrain_reconstruction_weight`` (1 by default: the reading gives no weight).
+
+        What trains: the encoder levels the fine prompt reads and the mapping; the decoder, the
+        head, TGCA and TGSA get no gradient. Needs ``fine_prompts=True``; the masks are not read."""
+        if self.fine is None:
+            raise ValueError("DGSPNet's pre-training stage aligns the fine-grained prompt with the image: "
+                             "it needs fine_prompts=True")
+        features = self.encode(image)
+        text = F.normalize(self.fine(self.clip, self._fine_source(features)), dim=-1)
+        visual = F.normalize(self.clip.encode_images(image)[0].float(), dim=-1)
+        logits = self.clip.model.logit_scale.exp().float() * text @ visual.t()
+        pairs = torch.arange(image.shape[0], device=image.device)
+        contrastive = (F.cross_entropy(logits, pairs) + F.cross_entropy(logits.t(), pairs)) / 2
+        reconstruction = F.mse_loss(text, visual)
+        return {"contrastive": contrastive, "reconstruction": self.pretrain_reconstruction_weight * reconstruction}
 
     def encode(self, image: torch.Tensor) -> list[torch.Tensor]:
         """The four encoder levels' features (full size down to 1/8), before any text guidance."""
