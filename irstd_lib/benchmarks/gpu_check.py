@@ -30,7 +30,9 @@ What is measured, per system and precision (``fp32``; ``bf16``: the trainer's au
 One process and one device: SyncBatchNorm and DDP are exercised by ``tests/test_distributed.py``,
 not here. ``--budget-s`` (420 s by default, sized for an H200 under a 540 s command limit) bounds
 the whole check: a system whose turn comes with too little time left is skipped with a line that
-says so, and the timed steps are cut to what fits. The papers' figures are on other GPUs (LGNet:
+says so, and the timed steps are cut to what fits. ``--size`` and ``--batch`` replace every
+system's (a dry run of the paper builds on a CPU: ``--device cpu --size 256 --batch 1``); the
+report records them. The papers' figures are on other GPUs (LGNet:
 an RTX A5000; SAIST: an A800), so a ratio to them compares machines as much as code.
 """
 
@@ -114,7 +116,7 @@ def official_weights(folder: Path, sam: bool, clip: bool) -> dict[str, str]:
     return out
 
 
-def _configs(check: SystemCheck, tiny: bool, weights: dict[str, str]):
+def _configs(check: SystemCheck, tiny: bool, weights: dict[str, str], size: int | None = None, batch: int | None = None):
     """``(run config, training size, batch)``: the paper profile's, or at ``tiny`` its model
     arguments with the variant's tiny ones over them, the smoke profile's size and batch 2."""
     from dataclasses import replace
@@ -125,14 +127,14 @@ def _configs(check: SystemCheck, tiny: bool, weights: dict[str, str]):
     # (at tiny the paper config is built with placeholder weights paths, dropped below: nothing is read)
     config = run_config("paper", check.variant, **(weights or {"sam_checkpoint": "-", "clip_checkpoint": "-"}))
     if not tiny:
-        return config, config.data.train_size, int(config.train_config().batch_size)
+        return config, size or config.data.train_size, batch or int(config.train_config().batch_size)
     variant = get_variant(check.variant)
     kwargs = {k: v for k, v in {**config.model_kwargs, **variant.tiny}.items() if not k.endswith("checkpoint")}
     conditioning = {k: v for k, v in config.conditioning.items() if k != "clip_checkpoint"}
     if "clip" in conditioning:
         conditioning["clip"] = "tiny"
-    size = run_config("smoke", check.variant).data.train_size
-    return replace(config, model_kwargs=kwargs, conditioning=conditioning), size, 2
+    size = size or run_config("smoke", check.variant).data.train_size
+    return replace(config, model_kwargs=kwargs, conditioning=conditioning), size, batch or 2
 
 
 def _condition_kwargs(config) -> dict[str, Any]:
@@ -151,14 +153,15 @@ def _condition_kwargs(config) -> dict[str, Any]:
 
 
 def measure_system(check: SystemCheck, precision: str, device: torch.device, tiny: bool, weights: dict[str, str],
-                   warmup: int, steps: int, repeats: int, seconds_left: Callable[[], float]) -> dict[str, Any]:
+                   warmup: int, steps: int, repeats: int, seconds_left: Callable[[], float], size: int | None = None,
+                   batch: int | None = None) -> dict[str, Any]:
     """One system at one precision (see the module docstring): a row of figures, or a row that
     says why it was skipped."""
     from irstd_lib.engine import Trainer
     from irstd_lib.engine.evaluate import move_to_device
     from irstd_lib.models import build_model
 
-    config, size, batch = _configs(check, tiny, weights)
+    config, size, batch = _configs(check, tiny, weights, size, batch)
     row: dict[str, Any] = {"system": check.system, "variant": check.variant, "precision": precision, "size": size,
                            "batch": batch, "device": _device_name(device), "paper": dict(check.paper)}
     if precision == "bf16" and device.type != "cuda":
@@ -263,14 +266,15 @@ def describe(row: dict[str, Any]) -> str:
     if "latency_ms" in paper:
         beside.append(f"{paper['latency_ms']:g} ms per image")
     said = f"; paper ({paper['gpu']}): {', '.join(beside)}" if beside else ""
-    return (f"{head}: {row['train_images_per_s']:.1f} img/s training ({row['timed_steps']} steps), "
+    return (f"{head}: {row['train_images_per_s']:.3g} img/s training ({row['timed_steps']} steps), "
             f"{row['train_s_per_epoch']:.1f} s per epoch of {row['epoch_images']}, {row['latency_ms']:.1f} ms per image{memory}{said}")
 
 
 def markdown(report: dict[str, Any]) -> str:
     """The report as a Markdown table with its header facts."""
     lines = [f"# GPU check of the paper profile ({report['device']}, torch {report['torch']}, {report['date']})", "",
-             f"Budget {report['budget_s']:.0f} s, used {report['seconds']:.0f} s; weights: {report['weights']}.", "",
+             f"Budget {report['budget_s']:.0f} s, used {report['seconds']:.0f} s; weights: {report['weights']}"
+             + (f"; every system at {report['overrides']} instead of its profile's" if report.get("overrides") else "") + ".", "",
              "| system | precision | size | batch | train img/s | s per epoch (images) | ms per image | peak GiB | paper |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in report["rows"]:
@@ -279,14 +283,15 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {row['system']} | {row['precision']} | {row['size']} | {row['batch']} | skipped: {row['skipped']} | | | | {paper} |")
             continue
         memory = f"{row['peak_memory_gib']:.1f}" if row.get("peak_memory_gib") is not None else ""
-        lines.append(f"| {row['system']} | {row['precision']} | {row['size']} | {row['batch']} | {row['train_images_per_s']:.1f} | "
+        lines.append(f"| {row['system']} | {row['precision']} | {row['size']} | {row['batch']} | {row['train_images_per_s']:.3g} | "
                      f"{row['train_s_per_epoch']:.1f} ({row['epoch_images']}) | {row['latency_ms']:.1f} | {memory} | {paper} |")
     return "\n".join(lines) + "\n"
 
 
 def run_check(device: str = "cuda", tiny: bool = False, budget_s: float = 420.0, warmup: int = 3, steps: int = 10,
               repeats: int = 20, systems: Sequence[str] | None = None, weights_dir: str | Path | None = None,
-              out: str | Path | None = None, echo: Callable[[str], None] = print) -> dict[str, Any]:
+              out: str | Path | None = None, echo: Callable[[str], None] = print, size: int | None = None,
+              batch: int | None = None) -> dict[str, Any]:
     """The whole check (see the module docstring); returns the report, written to ``out`` as
     ``gpu_check.json`` and ``gpu_check.md`` after every row when ``out`` is given."""
     from datetime import datetime, timezone
@@ -299,7 +304,8 @@ def run_check(device: str = "cuda", tiny: bool = False, budget_s: float = 420.0,
     left = lambda: budget_s - (time.perf_counter() - start)  # noqa: E731
     report: dict[str, Any] = {"device": _device_name(dev), "torch": torch.__version__,
                               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "tiny": tiny,
-                              "budget_s": budget_s, "rows": [], "seconds": 0.0}
+                              "budget_s": budget_s, "rows": [], "seconds": 0.0,
+                              "overrides": {k: v for k, v in {"size": size, "batch": batch}.items() if v is not None}}
     weights: dict[str, str] = {}
     if not tiny:
         folder = Path(weights_dir) if weights_dir else Path(tempfile.mkdtemp(prefix="irstd-gpu-check-"))
@@ -315,7 +321,7 @@ def run_check(device: str = "cuda", tiny: bool = False, budget_s: float = 420.0,
                 row["size"], row["batch"] = "-", "-"
             else:
                 try:
-                    row = measure_system(check, precision, dev, tiny, weights, warmup, steps, repeats, left)
+                    row = measure_system(check, precision, dev, tiny, weights, warmup, steps, repeats, left, size, batch)
                 except torch.cuda.OutOfMemoryError as error:  # a line, not the end of the check
                     row = {"system": check.system, "variant": check.variant, "precision": precision, "size": "-", "batch": "-",
                            "paper": dict(check.paper), "skipped": f"out of memory ({str(error).splitlines()[0]})"}
@@ -340,9 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--systems", nargs="*", default=None, help="variants or system names to check (default: all)")
     parser.add_argument("--weights-dir", default=None, help="where the random official-format weights are written (default: a temporary folder)")
     parser.add_argument("--out", default=None, help="folder for gpu_check.json and gpu_check.md (written after every line)")
+    parser.add_argument("--size", type=int, default=None,
+                        help="every system at this size instead of its profile's (a CPU dry run of the paper builds)")
+    parser.add_argument("--batch", type=int, default=None, help="every system at this batch instead of its profile's")
     args = parser.parse_args(argv)
     report = run_check(args.device, args.tiny, args.budget_s, args.warmup, args.steps, args.repeats, args.systems,
-                       args.weights_dir, args.out, echo=lambda line: print(line, flush=True))
+                       args.weights_dir, args.out, echo=lambda line: print(line, flush=True), size=args.size, batch=args.batch)
     measured = sum("skipped" not in r for r in report["rows"])
     print(f"{measured} of {len(report['rows'])} lines measured in {report['seconds']:.0f} s on {report['device']}", flush=True)
     return 0
