@@ -50,6 +50,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from irstd_lib.benchmarks.timing import autocast, device_name as _device_name, sync as _sync
+
 __all__ = ["SYSTEMS", "SystemCheck", "main", "run_check"]
 
 #: training images per epoch of the paper profile's dataset (NUAA-SIRST, 427 images): the
@@ -78,17 +80,6 @@ SYSTEMS: tuple[SystemCheck, ...] = (
     SystemCheck("DNA-Net", "dnanet"),
     SystemCheck("ACM", "acm"),
 )
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({torch.get_num_threads()} threads)"
 
 
 def official_weights(folder: Path, sam: bool, clip: bool) -> dict[str, str]:
@@ -220,18 +211,16 @@ def measure_system(check: SystemCheck, precision: str, device: torch.device, tin
     if train_cfg.channels_last:
         image = image.contiguous(memory_format=torch.channels_last)
     one_condition = move_to_device(model.example_condition(1, generator), device)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if precision == "bf16" else _nothing()
     latencies = []
     with torch.no_grad():
         for i in range(warmup + repeats):
             _sync(device)
             t = time.perf_counter()
-            with autocast:
+            with autocast(device, precision == "bf16"):
                 trainer.module(image, one_condition)
             _sync(device)
             if i >= warmup:
                 latencies.append(time.perf_counter() - t)
-            autocast = torch.autocast("cuda", dtype=torch.bfloat16) if precision == "bf16" else _nothing()
     epoch_images = check.paper.get("epoch_images") or PROFILE_TRAIN_IMAGES.get(config.data.split_scheme,
                                                                                PROFILE_TRAIN_IMAGES["standard"])
     images_per_s = batch / step_s
@@ -243,14 +232,6 @@ def measure_system(check: SystemCheck, precision: str, device: torch.device, tin
     })
     del trainer, model
     return row
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def describe(row: dict[str, Any]) -> str:

@@ -28,7 +28,6 @@ Usage (a GPU)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import sys
@@ -37,19 +36,12 @@ from typing import Any, Sequence
 
 import torch
 
+from irstd_lib.benchmarks.timing import autocast as _autocast, device_name as _device_name, sync as _sync
+
 __all__ = ["measure", "main", "PAPER"]
 
 PAPER = {"train_s_per_epoch": 30.0, "latency_ms": 25.0, "gpu": "RTX A5000", "size": 512, "batch": 8,
          "source": "LGNet paper, implementation details"}
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _autocast(device: torch.device, bf16: bool):
-    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
 def measure(
@@ -139,12 +131,6 @@ def measure(
         if dev.type == "cuda":
             torch.cuda.empty_cache()
     return rows
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from irstd_lib.benchmarks.timing import sync as _sync
 from irstd_lib.engine.evaluate import move_to_device
 from irstd_lib.model_options import add_weights_arguments, weights_kwargs
 from irstd_lib.models.base import ClassicalMethod, IRSTDModel, grouped_parameters
@@ -67,11 +68,6 @@ def count_flops(model: IRSTDModel, size: int, device: str | torch.device = "cpu"
     finally:
         model.train(was_training)
     return int(counter.get_total_flops())
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _timed(fn, repeats: int, warmup: int, device: torch.device) -> list[float]:
