@@ -44,7 +44,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -110,8 +110,6 @@ def official_weights(folder: Path, sam: bool, clip: bool) -> dict[str, str]:
 def _configs(check: SystemCheck, tiny: bool, weights: dict[str, str], size: int | None = None, batch: int | None = None):
     """``(run config, training size, batch)``: the paper profile's, or at ``tiny`` its model
     arguments with the variant's tiny ones over them, the smoke profile's size and batch 2."""
-    from dataclasses import replace
-
     from irstd_lib.models import get_variant
     from irstd_lib.reproductions.configs import run_config
 
@@ -164,14 +162,13 @@ def measure_system(check: SystemCheck, precision: str, device: torch.device, tin
     torch.manual_seed(config.seed)
     model = build_model(config.model, **{**_condition_kwargs(config), **config.model_kwargs})
     train_cfg = config.train_config(str(device), progress=False)
-    from dataclasses import replace
-
     train_cfg = replace(train_cfg, amp="bf16" if precision == "bf16" else "none", channels_last=device.type == "cuda",
                         batch_size=batch, train_size=size, epochs=1, pretrain_epochs=0)
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(batch, 1, size, size, generator=generator)
     masks = (torch.rand(batch, 1, size, size, generator=generator) > 0.998).float()
     condition = model.example_condition(batch, generator)
+
     def conditioner(batch_: dict, phase: str) -> Any:
         # as the scene-prompt conditioner does in training: the batch's mask rides along (SAIST
         # removes the targets from CLIP's view of a training image)
