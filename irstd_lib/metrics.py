@@ -830,7 +830,6 @@ class SegmentationMetrics:
                               **{k: opdc[k] for k in OPDC_COUNTS}})
 
     def compute(self) -> dict:
-        nan = float("nan")
         return {**self._core(), **hiou_from_counts(self.opdc), **_pixel_prf(self.intersection, self.union, self.target_pixels),
                 **{k: self.opdc[k] for k in OPDC_COUNTS}, "overlap_threshold": self.overlap_threshold,
                 "opdc_empty": self.opdc_empty, **self._shooting()}
