@@ -36,3 +36,8 @@ def test_a_budget_too_small_skips_with_a_message(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("skipped: budget: 0 s of 0 s left") == 2 * len(gpu_check.SYSTEMS)
     assert f"0 of {2 * len(gpu_check.SYSTEMS)} lines measured" in out
+
+
+def test_an_unknown_system_is_named():
+    with pytest.raises(ValueError, match=r"unknown systems \['lgnett'\]; choose among saist, lgnet"):
+        gpu_check.run_check("cpu", tiny=True, systems=["lgnett"])

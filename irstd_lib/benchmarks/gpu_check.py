@@ -277,6 +277,10 @@ def run_check(device: str = "cuda", tiny: bool = False, budget_s: float = 420.0,
     from irstd_lib.io import atomic_write_json, atomic_write_text
 
     dev = torch.device(device)
+    known = {c.variant for c in SYSTEMS} | {c.system for c in SYSTEMS}
+    unknown = sorted(set(systems or ()) - known)
+    if unknown:
+        raise ValueError(f"unknown systems {unknown}; choose among {', '.join(c.variant for c in SYSTEMS)}")
     chosen = [c for c in SYSTEMS if systems is None or c.variant in systems or c.system in systems]
     start = time.perf_counter()
     left = lambda: budget_s - (time.perf_counter() - start)  # noqa: E731
