@@ -168,9 +168,13 @@ def test_sam_runs_at_other_input_sizes():
 
 
 @pytest.mark.slow
-def test_an_official_vit_b_checkpoint_loads_and_runs_at_1024_and_512(tmp_path):
+def test_an_official_vit_b_checkpoint_loads_strictly_and_runs(tmp_path):
     """A state dict saved from ``segment_anything.build_sam_vit_b()`` (random weights) is what the
-    official ``sam_vit_b_01ec64.pth`` holds: it must load strictly and run at 1024 and 512 px."""
+    official ``sam_vit_b_01ec64.pth`` holds: it must load strictly and run at 512 px (its position
+    embedding resized from SAM's 1024 grid). SAM's own 1024 px, where nothing is resized, is run by
+    the GPU check (``python -m irstd_lib.benchmarks.gpu_check``; ``--device cpu --size 1024`` on a
+    CPU): the forwards at 1024 and 512 px were 52 % of this test's time (py-spy, 2026-12-02), the
+    1024 px one most of it (four times the tokens, sixteen times the global attention)."""
     from segment_anything import build_sam_vit_b
 
     from irstd_lib.models.saist.cg_sam import CGSAM
@@ -185,10 +189,9 @@ def test_an_official_vit_b_checkpoint_loads_and_runs_at_1024_and_512(tmp_path):
     assert torch.equal(model.mask_decoder.mask_tokens.weight, official.mask_decoder.mask_tokens.weight)
     del official
     with torch.no_grad():
-        for size in (512, 1024):
-            image = torch.rand(1, 3, size, size)
-            out = model(image, image[:, :1], None)
-            assert out["logits"].shape == (1, 1, size, size) and torch.isfinite(out["logits"]).all()
+        image = torch.rand(1, 3, 512, 512)
+        out = model(image, image[:, :1], None)
+        assert out["logits"].shape == (1, 1, 512, 512) and torch.isfinite(out["logits"]).all()
 
     # A truncated file, another architecture, a file that is no SAM checkpoint: named errors.
     truncated = tmp_path / "truncated.pth"
