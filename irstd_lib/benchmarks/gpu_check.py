@@ -39,7 +39,6 @@ an RTX A5000; SAIST: an A800), so a ratio to them compares machines as much as c
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -50,7 +49,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from irstd_lib.benchmarks.timing import autocast, device_name as _device_name, sync as _sync
+from irstd_lib.benchmarks.timing import autocast, device_name as _device_name, sync as _sync, timed_calls
 
 __all__ = ["SYSTEMS", "SystemCheck", "main", "run_check"]
 
@@ -208,16 +207,12 @@ def measure_system(check: SystemCheck, precision: str, device: torch.device, tin
     if train_cfg.channels_last:
         image = image.contiguous(memory_format=torch.channels_last)
     one_condition = move_to_device(model.example_condition(1, generator), device)
-    latencies = []
+    def forward() -> None:
+        with autocast(device, precision == "bf16"):
+            trainer.module(image, one_condition)
+
     with torch.no_grad():
-        for i in range(warmup + repeats):
-            _sync(device)
-            t = time.perf_counter()
-            with autocast(device, precision == "bf16"):
-                trainer.module(image, one_condition)
-            _sync(device)
-            if i >= warmup:
-                latencies.append(time.perf_counter() - t)
+        latencies = timed_calls(forward, repeats, warmup, device)
     epoch_images = check.paper.get("epoch_images") or PROFILE_TRAIN_IMAGES.get(config.data.split_scheme,
                                                                                PROFILE_TRAIN_IMAGES["standard"])
     images_per_s = batch / step_s

@@ -36,7 +36,7 @@ from typing import Any, Sequence
 
 import torch
 
-from irstd_lib.benchmarks.timing import autocast as _autocast, device_name as _device_name, sync as _sync
+from irstd_lib.benchmarks.timing import autocast as _autocast, device_name as _device_name, sync as _sync, timed_calls
 
 __all__ = ["measure", "main", "PAPER"]
 
@@ -108,16 +108,12 @@ def measure(
         model.eval()
         one = image[:1]
         one_condition = move_to_device(model.example_condition(1, generator), dev)
-        times = []
+        def forward() -> None:
+            with _autocast(dev, bf16):
+                model(one, one_condition)
+
         with torch.no_grad():
-            for i in range(warmup + repeats):
-                _sync(dev)
-                t0 = time.perf_counter()
-                with _autocast(dev, bf16):
-                    model(one, one_condition)
-                _sync(dev)
-                if i >= warmup:
-                    times.append(time.perf_counter() - t0)
+            times = timed_calls(forward, repeats, warmup, dev)
         images_per_s = batch / step_s
         rows.append({
             "bf16": bf16, "channels_last": channels_last, "device": _device_name(dev), "size": size, "batch": batch,

@@ -29,13 +29,12 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from irstd_lib.benchmarks.timing import sync as _sync
+from irstd_lib.benchmarks.timing import timed_calls as _timed
 from irstd_lib.engine.evaluate import move_to_device
 from irstd_lib.model_options import add_weights_arguments, weights_kwargs
 from irstd_lib.models.base import ClassicalMethod, IRSTDModel, grouped_parameters
@@ -68,18 +67,6 @@ def count_flops(model: IRSTDModel, size: int, device: str | torch.device = "cpu"
     finally:
         model.train(was_training)
     return int(counter.get_total_flops())
-
-
-def _timed(fn, repeats: int, warmup: int, device: torch.device) -> list[float]:
-    times = []
-    for i in range(warmup + repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    return times
 
 
 def _profile_classical(name: str, method: ClassicalMethod, size: int, repeats: int, warmup: int, seed: int) -> dict[str, Any]:
