@@ -17,8 +17,9 @@ What is measured, per system and precision (``fp32``; ``bf16``: the trainer's au
 - SAM's and CLIP's weights are random, saved in the official formats (segment-anything's
   ``sam_vit_b`` state dict; open_clip's state dict in half precision, as OpenAI's ViT-B-16 ships)
   and loaded through the model's own loading path (nothing is downloaded);
-- the training step is the trainer's own (:class:`~irstd_lib.engine.Trainer`: its optimizer over
-  the model's parameter groups, its loss, its ``amp`` and, on CUDA, channels-last) on a random
+- the training step is the trainer's own (:meth:`~irstd_lib.engine.Trainer.optimisation_step`: its
+  optimizer over the model's parameter groups, its loss, ``grad_clip``, its ``amp`` and, on CUDA,
+  channels-last; the scheduler is not stepped) on a random
   batch whose condition is the model's ``example_condition`` (random descriptors, token ids or
   scene prompts); ``--warmup`` untimed steps, then ``--steps`` timed ones (fewer when the budget
   says so), giving images per second and seconds per epoch of the paper's training set: the
@@ -130,14 +131,12 @@ def _condition_kwargs(config) -> dict[str, Any]:
     tower trained, the tower itself), built without data."""
     if config.conditioning_kind != "target_descriptor":
         return {}
+    from irstd_lib.conditioning.target_descriptor import KIND
     from irstd_lib.models.lgnet.text_encoder import ClipTextEncoder
 
     settings = config.condition_settings
     encoder = ClipTextEncoder(settings.clip, settings.clip_checkpoint, config.seed)
-    if settings.clip_text != "finetune":
-        return {"descriptor_dim": int(encoder.embed_dim)}
-    return {"descriptor_dim": int(encoder.embed_dim), "text_encoder": encoder,
-            "text_encoder_lr_scale": float(settings.clip_text_lr_scale)}
+    return KIND.model_kwargs(settings, encoder.embed_dim, encoder if settings.clip_text == "finetune" else None)
 
 
 def measure_system(check: SystemCheck, precision: str, device: torch.device, tiny: bool, weights: dict[str, str],
@@ -180,11 +179,7 @@ def measure_system(check: SystemCheck, precision: str, device: torch.device, tin
     model_s = time.perf_counter() - started
 
     def train_step() -> None:
-        outputs = trainer._forward(batch_dict, "train")
-        loss, _ = trainer.loss_fn(outputs, masks.to(device))
-        trainer.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        trainer.optimizer.step()
+        trainer.optimisation_step(batch_dict)
 
     trainer.module.train()
     for _ in range(warmup):

@@ -276,7 +276,16 @@ class TargetDescriptorConditioning(ConditioningKind):
 
             evaluations["test_with_text"] = self._first_pass_conditioner(settings, evaluations["test_without_text"], with_texts, context)
         return PreparedCondition(train=DescriptorConditioner(table, train_phases), evaluations=evaluations,
-                                 model_kwargs={"descriptor_dim": int(encoder.embed_dim)})
+                                 model_kwargs=self.model_kwargs(settings, encoder.embed_dim))
+
+    @staticmethod
+    def model_kwargs(settings: Settings, embed_dim: int, text_encoder=None) -> dict[str, Any]:
+        """What LGNet is built with from this condition: the descriptors' width and, when the text
+        tower trains (``clip_text="finetune"``), the tower and its lr scale."""
+        kwargs: dict[str, Any] = {"descriptor_dim": int(embed_dim)}
+        if text_encoder is not None:
+            kwargs.update(text_encoder=text_encoder, text_encoder_lr_scale=float(settings.clip_text_lr_scale))
+        return kwargs
 
 
     def _prepare_finetuning(self, settings: Settings, context: ConditioningContext, bank, datasets, texts) -> PreparedCondition:
@@ -308,8 +317,7 @@ class TargetDescriptorConditioning(ConditioningKind):
         return PreparedCondition(
             train=conditioner({"train"}),
             evaluations=evaluations,
-            model_kwargs={"descriptor_dim": int(bank.embed_dim), "text_encoder": text_encoder,
-                          "text_encoder_lr_scale": float(settings.clip_text_lr_scale)},
+            model_kwargs=self.model_kwargs(settings, bank.embed_dim, text_encoder),
         )
 
     @staticmethod

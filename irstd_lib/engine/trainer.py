@@ -372,7 +372,7 @@ class Trainer:
         called on the module itself, past DistributedDataParallel's gradient averaging)."""
         if self.config.pretrain_epochs <= 0:
             return
-        if not getattr(self.module, "has_pretraining_stage", False):
+        if not self.module.has_pretraining_stage:
             raise ValueError(f"pretrain_epochs={self.config.pretrain_epochs}, but {type(self.module).__name__} defines no "
                              "pre-training stage (IRSTDModel.pretraining_losses)")
         if is_distributed():
@@ -484,30 +484,11 @@ class Trainer:
                    disable=not (self.config.progress and self.is_main))
         pretraining = epoch < self.config.pretrain_epochs
         for batch in bar:
-            mask = batch["mask"].to(self.device, non_blocking=True)
-            if pretraining:  # the model's own losses; the masks are not read
-                losses = self._forward(batch, "train", pretraining=True)
-                loss = torch.stack([v.float() for v in losses.values()]).sum()
-                parts = {**{k: float(v.detach()) for k, v in losses.items()}, "total": float(loss.detach())}
-            else:
-                outputs = self._forward(batch, "train")
-                loss, parts = self.loss_fn(outputs, mask)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"non-finite training loss {float(loss)} at epoch {epoch + 1}, step {self.step} "
-                    f"(parts: {parts}); lower the lr or enable grad_clip"
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
-                                               self.config.grad_clip)
-            lr = float(self.optimizer.param_groups[0]["lr"])
-            self.optimizer.step()
+            parts, lr = self.optimisation_step(batch, pretraining, epoch)
             self.scheduler.step()
             self.step += 1
             self.tb.step(self.step, parts, lr)
-            n = int(mask.shape[0])
+            n = int(batch["mask"].shape[0])
             seen += n
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + v * n
@@ -525,6 +506,32 @@ class Trainer:
         out = {"train_loss": means.pop("total", float("nan")), "lr": lr, "samples": seen}
         out.update({f"loss/{k}": v for k, v in means.items()})
         return out
+
+    def optimisation_step(self, batch: Mapping[str, Any], pretraining: bool = False, epoch: int | None = None
+                          ) -> tuple[dict[str, float], float]:
+        """One step of the optimizer on ``batch``, as :meth:`train_one_epoch` takes it (forward, the
+        detection loss or, with ``pretraining``, the model's pre-training losses summed, backward,
+        ``grad_clip``, the optimizer's step; not the scheduler's): ``(loss parts, the lr used)``.
+        A non-finite loss raises :class:`FloatingPointError`, naming ``epoch`` (1-based) and step."""
+        if pretraining:  # the model's own losses; the masks are not read
+            losses = self._forward(batch, "train", pretraining=True)
+            loss = torch.stack([v.float() for v in losses.values()]).sum()
+            parts = {**{k: float(v.detach()) for k, v in losses.items()}, "total": float(loss.detach())}
+        else:
+            outputs = self._forward(batch, "train")
+            loss, parts = self.loss_fn(outputs, batch["mask"].to(self.device, non_blocking=True))
+        if not torch.isfinite(loss):
+            where = f"at epoch {epoch + 1}, step {self.step}" if epoch is not None else f"at step {self.step}"
+            raise FloatingPointError(f"non-finite training loss {float(loss)} {where} "
+                                     f"(parts: {parts}); lower the lr or enable grad_clip")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
+                                           self.config.grad_clip)
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        self.optimizer.step()
+        return parts, lr
 
     def evaluate(
         self,

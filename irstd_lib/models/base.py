@@ -152,7 +152,11 @@ class IRSTDModel(nn.Module):
 
     input_spec: InputSpec = InputSpec()
     conditioning: str = NO_CONDITION
-    has_pretraining_stage: bool = False  # True where pretraining_losses is defined
+
+    @property
+    def has_pretraining_stage(self) -> bool:
+        """Whether the model defines :meth:`pretraining_losses` (overrides the default)."""
+        return type(self).pretraining_losses is not IRSTDModel.pretraining_losses
 
     def forward(self, image: torch.Tensor, condition: Any = None) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -218,7 +222,6 @@ class ClassicalMethod(ABC):
 
     input_spec: InputSpec = InputSpec()
     conditioning: str = NO_CONDITION
-    has_pretraining_stage: bool = False  # True where pretraining_losses is defined
 
     @abstractmethod
     def score(self, image: np.ndarray) -> np.ndarray:

@@ -78,16 +78,12 @@ def run_identity(config: RunConfig, fingerprints: dict[str, str], world_size: in
     data = asdict(config.data)
     if config.data.dataset != "synthetic":
         data.pop("synthetic")
-    for name, default in _DATA_FIELDS_ADDED_LATER.items():
-        if data[name] == default:
-            data.pop(name)
+    _drop_defaults(data, _DATA_FIELDS_ADDED_LATER)
     data["fingerprints"] = fingerprints
     train = config.train_config().to_dict()
     for name in _TRAIN_FIELDS_NOT_IN_IDENTITY + ("seed", "train_size", "val_size", "eval_policy"):
         train.pop(name)
-    for name, default in _TRAIN_FIELDS_ADDED_LATER.items():
-        if train[name] == default:
-            train.pop(name)
+    _drop_defaults(train, _TRAIN_FIELDS_ADDED_LATER)
     kind = config.conditioning_kind
     return {
         "format": RUN_FORMAT_VERSION,
@@ -98,6 +94,13 @@ def run_identity(config: RunConfig, fingerprints: dict[str, str], world_size: in
         "seed": config.seed,
         **({"world_size": world_size} if world_size != 1 else {}),
     }
+
+
+def _drop_defaults(settings: dict[str, Any], added_later: dict[str, Any]) -> None:
+    """Remove, in place, each setting added after records were made that is at its default."""
+    for name, default in added_later.items():
+        if settings[name] == default:
+            settings.pop(name)
 
 
 def _model_identity(config: RunConfig) -> dict[str, Any]:

@@ -146,8 +146,6 @@ class DGSPNet(IRSTDModel):
         return features[-1] if self.fine_levels == (LEVELS - 1,) else [features[k] for k in self.fine_levels]
 
     # -- the pre-training stage (TrainConfig.pretrain_epochs) ------------------------------------------
-    has_pretraining_stage = True
-
     def pretraining_losses(self, image: torch.Tensor, condition: Any = None) -> dict[str, torch.Tensor]:
         """The pre-training stage of the full text's third-party reading (``paper_settings.md``,
         unverified): "a pre-training stage with an image-text contrastive loss plus a
