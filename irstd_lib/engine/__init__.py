@@ -17,6 +17,7 @@ from irstd_lib.engine.evaluate import Prediction, evaluate, evaluate_model, pred
 from irstd_lib.engine.losses import BCEWithLogitsLoss, DeepSupervisionLoss, SoftIoULoss, bce_with_logits
 from irstd_lib.engine.optim import build_optimizer, build_scheduler
 from irstd_lib.engine.recipes import RECIPES, recipe
+from irstd_lib.engine.threads import cpu_threads
 from irstd_lib.engine.trainer import TrainConfig, Trainer, seed_everything
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "build_optimizer",
     "build_scheduler",
     "cleanup_distributed",
+    "cpu_threads",
     "evaluate",
     "evaluate_model",
     "load_checkpoint",

@@ -184,6 +184,10 @@ class TrainConfig:
     # The first pretrain_epochs of the epochs train the model's own pre-training losses
     # (IRSTDModel.pretraining_losses; DGSPNet's, for example), not the detection loss.
     pretrain_epochs: int = 0
+    # Intra-op threads a CPU run trains and is evaluated with (irstd_lib.engine.cpu_threads; None:
+    # the process's own setting). The order of float sums depends on it, so it is part of a run's
+    # identity: pinned, a run gives the same numbers whatever cores the machine has (smoke: 1).
+    cpu_threads: int | None = None
     param_groups: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> {"lr"|"lr_scale"|"weight_decay": value}
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, stored in checkpoints
 
@@ -202,6 +206,7 @@ class TrainConfig:
             (int(self.epochs) >= 1, "epochs must be >= 1"),
             (int(self.batch_size) >= 1, "batch_size must be >= 1"),
             (self.grad_clip is None or self.grad_clip > 0, "grad_clip must be None or > 0"),
+            (self.cpu_threads is None or int(self.cpu_threads) >= 1, "cpu_threads must be None or >= 1"),
             (0 <= int(self.pretrain_epochs) < int(self.epochs),
              "pretrain_epochs must be >= 0 and fewer than epochs (the detection stage needs at least one)"),
         ]

@@ -57,6 +57,16 @@ def run_experiment(
     processes says so (``"world_size"``, also in its identity, hence its hash): ``batch_size``
     is per process.
     """
+    from irstd_lib.engine import cpu_threads
+
+    # The whole run (training, evaluation, a verification's retraining) at the thread count its
+    # config pins (train.cpu_threads; irstd_lib.engine.threads), whatever the caller's setting.
+    with cpu_threads(config.train.get("cpu_threads"), device):
+        return _run_experiment(config, data_root, results_dir, device, progress, retrain, channels_last, verify)
+
+
+def _run_experiment(config: RunConfig, data_root, results_dir, device: str, progress: bool, retrain: bool,
+                    channels_last: bool | None, verify: bool | None) -> RunResult:
     from irstd_lib.engine.distributed import barrier, get_world_size, is_main_process, main_process_first
 
     is_main = is_main_process()

@@ -50,7 +50,7 @@ _DATA_FIELDS_ADDED_LATER = {"train_policy": "crop", "split_scheme": "standard", 
                             "val_split": None, "split_seed": 0, "mask_dir": None}
 
 # TrainConfig fields added after records were made, likewise (away from their default only).
-_TRAIN_FIELDS_ADDED_LATER = {"pretrain_epochs": 0}
+_TRAIN_FIELDS_ADDED_LATER = {"pretrain_epochs": 0, "cpu_threads": None}
 
 # TrainConfig fields that never change numbers.
 _TRAIN_FIELDS_NOT_IN_IDENTITY = ("device", "progress", "num_workers", "channels_last")
