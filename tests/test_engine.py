@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import math
 
 import numpy as np
@@ -162,6 +164,28 @@ def test_build_optimizer_adan_uses_timm_defaults():
     assert tuple(group["betas"]) == (0.98, 0.92, 0.99)
     with pytest.raises(ValueError):
         build_optimizer("lamb", [nn.Parameter(torch.zeros(2))])
+
+
+def test_adans_multi_tensor_path_equals_its_per_tensor_path_bit_for_bit():
+    """build_optimizer turns on timm's foreach Adan on the CPU for speed; it must not move a number
+    (weight decay in one group, none in the other, as the trainer's parameter groups do)."""
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 1, 1))
+    x, y = torch.randn(4, 1, 16, 16), (torch.rand(4, 1, 16, 16) > 0.9).float()
+    weights = []
+    for foreach in (None, False):
+        model = copy.deepcopy(base)
+        decayed = [p for p in model.parameters() if p.ndim > 1]
+        plain = [p for p in model.parameters() if p.ndim <= 1]
+        groups = [{"params": decayed}, {"params": plain, "weight_decay": 0.0}]
+        opt = build_optimizer("adan", groups, lr=1e-2, weight_decay=1e-4, **({} if foreach is None else {"foreach": foreach}))
+        assert opt.param_groups[0]["foreach"] is (True if foreach is None else foreach)
+        for _ in range(5):
+            opt.zero_grad()
+            nn.functional.binary_cross_entropy_with_logits(model(x), y).backward()
+            opt.step()
+        weights.append([p.detach().clone() for p in model.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*weights))
 
 
 def test_few_optimizer_steps_lower_the_loss():
