@@ -225,6 +225,9 @@ def cmd_train(args: argparse.Namespace) -> int:
           "fails by the rule (the last line names it), else 0")
 @arg("--device", default=None,
      help="torch device every notebook trains and evaluates on, e.g. cuda (default: the notebooks' own, cpu)")
+@arg("--jobs", type=int, default=None,
+     help="runs trained side by side before the notebooks render them (default: one per core when the profile pins "
+          "a run's CPU threads, as smoke does; else 1, every run trained by its notebook)")
 @arg("--only", nargs="*", default=None, help="notebook names to run, or with --plan to list the runs of (default: all)")
 @arg("--results", type=Path, default=None, help="results folder (default: ./results)")
 @arg("--data", type=Path, default=None, help="a real dataset folder the notebooks use instead of the profile's default")
@@ -253,7 +256,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from irstd_lib.reproduce import reproduce
 
     report = reproduce(args.profile, data_root=args.data, only=args.only, results_dir=args.results,
-                       extra_parameters=notebook_parameters or None, verify=args.verify)
+                       extra_parameters=notebook_parameters or None, verify=args.verify, jobs=args.jobs)
     print(f"wrote {report.report_path} ({report.seconds / 60:.1f} min)")
     for failure in report.failures:
         print(f"FAILED notebook {failure.name}: {failure.error}", file=sys.stderr)

@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,8 @@ class ReproduceReport:
     report_path: Path | None = None
     #: with ``verify``: one row per recorded run trained again, ``{"hash", "model", "seed", "status", ...}``
     verification: list[dict] | None = None
+    #: the runs trained side by side before the notebooks (:mod:`irstd_lib.reproductions.pool`)
+    pool: object | None = None
 
     @property
     def failures(self) -> list[NotebookResult]:
@@ -175,6 +178,7 @@ def reproduce(
     extra_parameters: dict | None = None,
     progress: bool = True,
     verify: bool = False,
+    jobs: int | None = None,
 ) -> ReproduceReport:
     """Execute the notebooks of ``profile`` and write ``results/<profile>/REPORT.md``.
 
@@ -186,7 +190,13 @@ def reproduce(
     spread``, ``no spread recorded``, ``outside seed spread`` or ``differs (deterministic)``.
     The records, and so the tables, stay as they were; REPORT.md gets a verification section and
     :attr:`ReproduceReport.verification_failures` names the runs that fail (the command then exits
-    non-zero). Classical scorings are not re-scored."""
+    non-zero). Classical scorings are not re-scored.
+
+    ``jobs``: the notebooks' runs that need training (with ``verify``: training again) are
+    trained first, that many side by side in worker processes (:func:`irstd_lib.reproductions.pool.train_planned`),
+    and then that many notebooks execute at a time, reading them; None: as many as the cores hold
+    when the profile pins a run's CPU threads (the smoke profile: one run per core), else 1, which
+    leaves every run to its notebook and executes the notebooks one after another."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     notebook_dir = Path(notebook_dir) if notebook_dir is not None else find_notebook_dir()
@@ -200,20 +210,49 @@ def reproduce(
     kernel = ensure_kernel()
     report = ReproduceReport(profile=profile)
     start = time.perf_counter()
-    bar = tqdm(names, desc=f"reproduce {profile}", unit="notebook", disable=not progress)
+    from irstd_lib.reproductions.pool import default_jobs
+
+    jobs = default_jobs(profile, (extra_parameters or {}).get("device", "cpu")) if jobs is None else int(jobs)
+    bar = tqdm(total=len(names), desc=f"reproduce {profile}", unit="notebook", disable=not progress)
     with _kernel_status(bar if progress else None) as show, _verification_log(verify) as log:
-        for name in bar:
+        report.pool = _train_side_by_side(profile, [n for n in names if n not in skipped], data_root, out_dir.parent.resolve(),
+                                          extra_parameters, jobs, verify, progress)
+
+        def execute(name: str) -> None:
             show(name)
             if name in skipped:
                 report.results.append(NotebookResult(name, True, 0.0, skipped=skipped[name]))
-                continue
-            parameters = {**(extra_parameters or {}), **vlm_parameters} if name in VLM_NOTEBOOKS else extra_parameters
-            _execute_one(name, profile, out_dir, notebook_dir, data_root, parameters, kernel, report)
+            else:
+                parameters = {**(extra_parameters or {}), **vlm_parameters} if name in VLM_NOTEBOOKS else extra_parameters
+                _execute_one(name, profile, out_dir, notebook_dir, data_root, parameters, kernel, report)
+            bar.update(1)
+
+        # With every run trained above, a notebook mostly reads records and draws: ``jobs`` kernels at a
+        # time (each notebook writes its own files; REPORT.md keeps the notebooks' order).
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as kernels:
+            list(kernels.map(execute, names))
+        bar.close()
+        order = {name: i for i, name in enumerate(names)}
+        report.results.sort(key=lambda r: order[r.name])
         if log is not None:
             report.verification = verification_rows(log, profile, out_dir.parent)
     report.seconds = time.perf_counter() - start
     report.report_path = write_report(report, out_dir)
     return report
+
+
+def _train_side_by_side(profile: str, names: list[str], data_root, results_dir, extra_parameters: dict | None,
+                        jobs: int | None, verify: bool, progress: bool):
+    """The notebooks' runs trained ``jobs`` at a time before the notebooks (:mod:`irstd_lib.reproductions.pool`),
+    with the checkpoints and device the notebooks get."""
+    from irstd_lib.reproductions.pool import train_planned
+
+    given = extra_parameters or {}
+    log = (lambda line: tqdm.write(line, file=sys.stderr)) if progress else (lambda line: None)
+    return train_planned(profile, names, data_root=data_root, results_dir=results_dir, device=given.get("device", "cpu"),
+                         jobs=jobs, verify=verify, clip_checkpoint=given.get("clip_checkpoint"),
+                         sam_checkpoint=given.get("sam_checkpoint"), detector_checkpoint=given.get("detector_checkpoint"),
+                         log=log)
 
 
 def _vlm_notebooks(names: list[str], extra_parameters: dict | None) -> tuple[dict[str, str], dict]:
@@ -423,6 +462,11 @@ def write_report(report: ReproduceReport, out_dir: Path) -> Path:
         link = f"[{r.name}](notebooks/{r.name}.ipynb)" if r.ok and not r.skipped else r.name
         lines.append(f"| {link} | {status} | {r.seconds:.0f} |")
     lines += ["", f"Total: {report.seconds / 60:.1f} minutes.", ""]
+    pool = report.pool
+    if pool is not None and (pool.trained or pool.failed):
+        lines += [f"Before the notebooks, {len(pool.trained)} runs were trained{' again' if report.verification is not None else ''}, "
+                  f"{pool.jobs} side by side, in {pool.seconds / 60:.1f} minutes"
+                  + (f"; {len(pool.failed)} failed there and were left to their notebooks" if pool.failed else "") + ".", ""]
     skipped = [r.name for r in report.results if r.skipped]
     if skipped:
         lines += [f"Skipped: {', '.join(skipped)}: LGNet's VLM experiments (5.3.2, 5.6.2, 5.6.5, 5.6.6, Table 3) ask an "
