@@ -136,14 +136,17 @@ def execute_notebook(
     fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".ipynb", dir=output.parent)
     os.close(fd)
     try:
+        # The kernel starts in ``cwd`` through nbclient's resources, not papermill's ``cwd``: that
+        # one changes this whole process's folder for the run, which two notebooks executing at
+        # once (reproduce's ``jobs``) would leave pointing at one of theirs.
         papermill.execute_notebook(
             str(source),
             tmp,
             parameters=parameters,
             kernel_name=kernel_name,
-            cwd=str(cwd or source.parent),
             progress_bar=False,
             execution_timeout=timeout,
+            resources={"metadata": {"path": str(cwd or source.parent)}},
         )
     except BaseException:
         # Keep the partly executed copy beside the target for debugging, never in its place.

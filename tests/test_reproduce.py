@@ -57,7 +57,9 @@ def test_a_broken_notebook_fails_by_name_while_the_others_are_written(tmp_path, 
         "from irstd_lib.results import save_table\n"
         "save_table(pd.DataFrame({'x': [1]}), NAME, profile, results_dir)"
     )
-    _notebook(notebooks / "good_a.ipynb", writes_table.replace("NAME", "'good_a'"))
+    # a notebook's kernel runs in the notebook's folder
+    _notebook(notebooks / "good_a.ipynb", f"import os\nassert os.path.samefile(os.getcwd(), {str(notebooks)!r})\n"
+              + writes_table.replace("NAME", "'good_a'"))
     _notebook(notebooks / "broken.ipynb", "raise RuntimeError('broken on purpose')")
     _notebook(notebooks / "good_b.ipynb", writes_table.replace("NAME", "'good_b'"))
     # Saved widget state (tqdm bars: about 1 MB per training notebook) is dropped from the copy.
@@ -66,7 +68,9 @@ def test_a_broken_notebook_fails_by_name_while_the_others_are_written(tmp_path, 
     nbformat.write(nb, notebooks / "good_b.ipynb")
     monkeypatch.setattr(reproduce_module, "NOTEBOOKS", ["good_a", "broken", "good_b"])
     results = tmp_path / "results"
+    here = Path.cwd()
     report = reproduce("smoke", results_dir=results, notebook_dir=notebooks, progress=False, jobs=2)
+    assert Path.cwd() == here  # two notebooks at a time leave the process in its own folder
     assert [f.name for f in report.failures] == ["broken"]
     assert [r.name for r in report.results][:3] == ["good_a", "broken", "good_b"]  # two kernels at a time, the order kept
     assert "broken on purpose" in report.failures[0].error
