@@ -21,13 +21,11 @@ wall time of training in the notebooks.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Iterable, Sequence
 
 from irstd_lib.profiles import get_profile
@@ -64,28 +62,23 @@ class PoolResult:
     seconds: float
 
 
-def _recorded_seconds(run_dir: Path) -> float:
-    try:
-        return float(json.loads((run_dir / "metrics.json").read_text()).get("train_seconds") or 0.0)
-    except (OSError, ValueError):
-        return 0.0
-
-
 def runs_to_train(planned: Iterable, results_dir=None, verify: bool = False, device: str = "cpu") -> list[tuple]:
     """``(planned run, hash, expected seconds)`` of each run that still needs training, longest
     first: a run without a finished record; with ``verify``, a recorded run whose fresh metrics
     are not in the cache yet (:mod:`irstd_lib.runs.verification`)."""
     from irstd_lib.runs import prepare_run
-    from irstd_lib.runs.records import is_finished
+    from irstd_lib.runs.records import is_finished, read_record
     from irstd_lib.runs.verification import FRESH_METRICS_FILE
 
     todo = []
     for order, run in enumerate(planned):
         prep = prepare_run(run.config, run.data_root, results_dir, device)
+        seconds = 0.0
         if is_finished(prep.run_dir):
             if not verify or (prep.checkpoint_dir / FRESH_METRICS_FILE).is_file():
                 continue
-        todo.append((run, prep.hash, _recorded_seconds(prep.run_dir), order))
+            seconds = float(read_record(prep.run_dir).get("train_seconds") or 0.0)
+        todo.append((run, prep.hash, seconds, order))
     todo.sort(key=lambda item: (-item[2], item[3]))
     return [(run, digest, seconds) for run, digest, seconds, _ in todo]
 
@@ -113,12 +106,12 @@ def train_planned(profile, notebooks: Sequence[str] | None = None, *, data_root=
     jobs = default_jobs(profile, device) if jobs is None else int(jobs)
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if jobs == 1:  # the notebooks train their runs; no plan to build
+        return PoolResult({}, {}, 0, 1, time.perf_counter() - start)
     planned = planned_runs(profile, data_root, clip_checkpoint, sam_checkpoint, detector_checkpoint=detector_checkpoint)
     if notebooks is not None:
         chosen = set(notebooks)
         planned = [run for run in planned if chosen & set(run.notebooks)]
-    if jobs == 1:
-        return PoolResult({}, {}, 0, 1, time.perf_counter() - start)
     todo = runs_to_train(planned, results_dir, verify, device)
     done_already = len(planned) - len(todo)
     trained, failed = {}, {}

@@ -61,7 +61,7 @@ def run_experiment(
 
     # The whole run (training, evaluation, a verification's retraining) at the thread count its
     # config pins (train.cpu_threads; irstd_lib.engine.threads), whatever the caller's setting.
-    with cpu_threads(config.train.get("cpu_threads"), device):
+    with cpu_threads(config.train_config().cpu_threads, device):
         return _run_experiment(config, data_root, results_dir, device, progress, retrain, channels_last, verify)
 
 
