@@ -458,6 +458,23 @@ def _pair_tables(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pr
     return inter, np.sqrt(dr * dr + dc * dc)
 
 
+def _assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``scipy.optimize.linear_sum_assignment(cost)``; a single row or column is solved as its
+    first minimum, which is what the solver returns there, ties included (``tests/test_hiou.py``
+    checks both on tie-rich costs): most images hold one target, and the solver's call costs more
+    than such a problem."""
+    m, n = cost.shape
+    if m == 0 or n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    if m == 1:
+        return np.zeros(1, dtype=np.intp), np.array([np.argmin(cost[0])], dtype=np.intp)
+    if n == 1:
+        return np.array([np.argmin(cost[:, 0])], dtype=np.intp), np.zeros(1, dtype=np.intp)
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment(cost)
+
+
 def opdc_match(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred_at_overlap: np.ndarray,
                overlap_threshold: float = 0.5, match_distance: float = 3.0, opdc_empty: str = "correct") -> OPDCMatch:
     """OPDC matching ("overlap priority, distance compensation") of one image and its hIoU sums.
@@ -477,8 +494,6 @@ def opdc_match(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred
     target (``loc_itf``), targets with no such component (``loc_pcp``), and those left unmatched
     only by the one-to-one assignment (``loc_m2s`` components, ``loc_s2m`` targets).
     """
-    from scipy.optimize import linear_sum_assignment
-
     _check_opdc_empty(opdc_empty)
     m, n = gt.n, pred.n
     counts = dict.fromkeys(_OPDC_SUMS, 0)
@@ -497,13 +512,13 @@ def opdc_match(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred
     valid_dist = dist < match_distance
     matched = np.zeros((m, n), dtype=bool)
     if valid_iou.any():
-        rows, cols = linear_sum_assignment(dist)
+        rows, cols = _assignment(dist)
         matched[rows, cols] = True
         matched &= valid_iou
     if valid_dist.any():
         free_rows = np.flatnonzero(~matched.any(axis=1))
         free_cols = np.flatnonzero(~matched.any(axis=0))
-        rows, cols = linear_sum_assignment(dist[np.ix_(free_rows, free_cols)])
+        rows, cols = _assignment(dist[np.ix_(free_rows, free_cols)])
         rows, cols = free_rows[rows], free_cols[cols]
         keep = valid_dist[rows, cols]
         matched[rows[keep], cols[keep]] = True
@@ -623,13 +638,35 @@ def _shooting_parts(scores: np.ndarray, mask_labelled, n_targets: int, radii: tu
     else:
         low = np.array(np.iinfo(scores.dtype).min, dtype=scores.dtype)
     # The maximum over a (2r+1)^2 box clipped to the image: the window holds every box needed and
-    # cval below every score stands for "no pixel".
-    near = ndimage.maximum_filter(window, size=2 * inner + 1, mode="constant", cval=low)
+    # ``low`` (below every score) stands for "no pixel".
+    near = _box_max(window, inner, low)
     best = np.full(n_targets, low, dtype=scores.dtype)
     on_target = labels > 0
     np.maximum.at(best, labels[on_target] - 1, near[on_target])
-    guard = ndimage.maximum_filter(on_target, size=2 * outer + 1, mode="constant", cval=False)
+    guard = _box_max(on_target, outer, np.array(False))
     return best, (rs, cs, guard)
+
+
+def _box_max(values: np.ndarray, radius: int, low: np.ndarray) -> np.ndarray:
+    """The maximum of ``values`` (2-D, any dtype, bool too) over the ``(2 radius + 1)``-pixel
+    square box around each pixel, ``low`` outside the array: what ``ndimage.maximum_filter(values,
+    2 radius + 1, mode="constant", cval=low)`` gives, exactly (a maximum rounds nothing), as
+    separable running maxima over shifted slices. On the small windows around targets that the
+    shooting rule filters, the filter's own per-call overhead is most of its cost; these are
+    4 radius array operations."""
+    h, w = values.shape
+    size = 2 * radius
+    padded = np.full((h + size, w), low, dtype=values.dtype)
+    padded[radius:radius + h] = values
+    rows = padded[:h].copy()
+    for k in range(1, size + 1):
+        np.maximum(rows, padded[k:k + h], out=rows)
+    padded = np.full((h, w + size), low, dtype=values.dtype)
+    padded[:, radius:radius + w] = rows
+    out = padded[:, :w].copy()
+    for k in range(1, size + 1):
+        np.maximum(out, padded[:, k:k + w], out=out)
+    return out
 
 
 def _counts_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

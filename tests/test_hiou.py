@@ -38,6 +38,26 @@ def test_perfect_prediction_has_hiou_100_and_no_error():
     assert r["precision"] == r["recall"] == r["F1"] == pytest.approx(100.0)
 
 
+def test_one_row_or_column_assignment_is_the_solvers_own_on_ties():
+    """OPDC solves a single target (or a single component) as the first minimum of its distances:
+    that must be the assignment scipy's solver returns, ties included, or the counts would move."""
+    from scipy.optimize import linear_sum_assignment
+
+    from irstd_lib.metrics import _assignment
+
+    rng = np.random.default_rng(0)
+    for _ in range(3000):
+        k = int(rng.integers(1, 7))
+        costs = rng.integers(0, 3, k).astype(float)  # few values: many ties
+        for cost in (costs[None, :], costs[:, None]):
+            got, want = _assignment(cost), linear_sum_assignment(cost)
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), cost
+    square = rng.random((3, 4))
+    assert all(np.array_equal(a, b) for a, b in zip(_assignment(square), linear_sum_assignment(square)))
+    empty = _assignment(np.zeros((0, 2)))
+    assert empty[0].size == 0 and empty[1].size == 0
+
+
 def test_hand_made_image_seg_and_loc_iou_and_their_errors():
     # Target A: 3x3 at rows 2-4, cols 2-4 (9 px). Prediction on A: rows 2-4, cols 3-5 (9 px):
     # overlap 6, union 12 -> IoU 0.5 (>= 0.5: matched in the overlap stage); of the union 3 px

@@ -122,6 +122,29 @@ def test_every_threshold_equals_the_rule_read_pixel_by_pixel(seed):
         assert r["Fa_shooting"] == pytest.approx(table["Fa"].iloc[i], rel=1e-12)
 
 
+def test_box_maximum_equals_scipys_maximum_filter():
+    """The rule's box maxima (shifted slices) are scipy's maximum filter with a constant border,
+    exactly, for float, integer and bool maps and every radius the rule may be given."""
+    from scipy import ndimage
+
+    from irstd_lib.metrics import _box_max
+
+    rng = np.random.default_rng(0)
+    for trial in range(240):
+        h, w = (int(v) for v in rng.integers(1, 30, 2))
+        radius = int(rng.integers(1, 6))
+        kind = trial % 3
+        if kind == 0:
+            values, low = rng.random((h, w)) > 0.9, np.array(False)
+        elif kind == 1:
+            values, low = rng.random((h, w), dtype=np.float32), np.array(-np.inf, dtype=np.float32)
+        else:
+            values, low = rng.integers(0, 255, (h, w)).astype(np.uint8), np.array(0, dtype=np.uint8)
+        want = ndimage.maximum_filter(values, size=2 * radius + 1, mode="constant", cval=low)
+        got = _box_max(values, radius, low)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (trial, h, w, radius)
+
+
 def test_radii_are_checked():
     with pytest.raises(ValueError, match="radii"):
         ShootingRulePdFa(radii=(4, 1))
