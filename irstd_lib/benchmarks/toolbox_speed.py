@@ -37,6 +37,23 @@ frameworks' IoU / Pd / Fa (the two normalise in different float32 arithmetic, se
 
 Profile of the engine (printed): seconds in data loading alone, forward + loss + backward +
 Adam alone, the loss alone, the forward pass at evaluation and the metric pass alone.
+
+``--channels-last`` adds the engine with its ``channels_last`` option (NHWC weights and batches,
+:class:`~irstd_lib.engine.TrainConfig`): oneDNN's channels-last kernels, faster on the CPU too,
+but other kernels give other roundings, so its outputs are not bit-identical to the toolbox's
+(printed: the largest score difference and the pixels whose decision moves). It is a runtime
+option, outside a run's identity, off on the CPU by default.
+
+Where the time goes (ACM, 1 thread, Intel Xeon with AVX-512, 2026-12-07): of an engine epoch,
+about 94 % is the network's forward and backward (``torch.profiler``: convolutions and their
+backward 62 %, batch norm 16 %), the same ATen kernels the toolbox calls; loading is 5 % and the
+loss under 1 %. Bit for bit the same outputs leave no kernel to change, so the default engine
+trains at the toolbox's speed and evaluates faster only by its metric pass and loader.
+
+The toolbox copy needs two lines changed to run here (nothing else): ``net.py`` imports
+``skimage.feature.tests.test_orb`` (absent from scikit-image wheels; the import is unused) and
+``metrics.py``'s ``PD_FA.get`` calls ``float()`` on a one-element array (an error under numpy 2:
+``.item()``).
 """
 
 from __future__ import annotations
@@ -170,7 +187,7 @@ def _toolbox_train(tb, name: str, tree: Path, images: int, seed: int):
     return seen, time.perf_counter() - start, net
 
 
-def _engine_trainer(name: str, data_root: Path, images: int, workers: int, checkpoints: Path):
+def _engine_trainer(name: str, data_root: Path, images: int, workers: int, checkpoints: Path, channels_last: bool = False):
     from dataclasses import replace
 
     from irstd_lib.engine import Trainer
@@ -182,12 +199,12 @@ def _engine_trainer(name: str, data_root: Path, images: int, workers: int, check
     prep = prepare_run(config, data_root)
     model = prep.build_model({})
     train_data = _First(training_dataset(config, prep.train_set, pad_value=model.input_spec.pad_value), images)
-    train_cfg = replace(config.train_config("cpu", False), num_workers=workers)
+    train_cfg = replace(config.train_config("cpu", False), num_workers=workers, channels_last=channels_last)
     return Trainer(model, train_cfg, train_data, None, checkpoints), prep
 
 
-def _engine_train(name: str, data_root: Path, images: int, workers: int, checkpoints: Path):
-    trainer, _ = _engine_trainer(name, data_root, images, workers, checkpoints)
+def _engine_train(name: str, data_root: Path, images: int, workers: int, checkpoints: Path, channels_last: bool = False):
+    trainer, _ = _engine_trainer(name, data_root, images, workers, checkpoints, channels_last)
     start = time.perf_counter()
     out = trainer.train_one_epoch(0)
     return int(out["samples"]), time.perf_counter() - start, trainer
@@ -295,6 +312,9 @@ def main(argv=None) -> None:
     parser.add_argument("--engine-workers", type=int, nargs="+", default=[0, 1],
                         help="DataLoader workers of the engine's timed passes (0: the recipe's; 1: the toolbox's)")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="also time the engine with channels_last (NHWC) weights and batches: other oneDNN kernels, "
+                             "so other numbers (the deviation from the toolbox's outputs is printed)")
     args = parser.parse_args(argv)
 
     import importlib
@@ -326,6 +346,11 @@ def main(argv=None) -> None:
                 engine_rates[workers] = seen_e / sec_e
                 print(f"engine   loop (num_workers={workers})  {seen_e / sec_e:7.2f} img/s  ({seen_e} images, {sec_e:.1f} s; "
                       f"{_load()})  ratio {engine_rates[workers] / (seen_t / sec_t):.2f}x", flush=True)
+            if args.channels_last:
+                seen_c, sec_c, _ = _engine_train(name, data_root, n_train, 0, Path(tmp) / f"ck_{name}_cl", channels_last=True)
+                print(f"engine   loop (num_workers=0, channels_last)  {seen_c / sec_c:7.2f} img/s  ({seen_c} images, {sec_c:.1f} s; "
+                      f"{_load()})  ratio {(seen_c / sec_c) / (seen_t / sec_t):.2f}x (other kernels: not the same numbers)",
+                      flush=True)
             if not args.no_profile:
                 prof = _engine_profile(name, data_root, n_train, Path(tmp) / f"ck_{name}_p")
                 print("engine profile (s, one pass, num_workers=0): "
@@ -364,6 +389,17 @@ def main(argv=None) -> None:
             print(f"identity: state_dict mapped strictly ({missing}); same input tensor: {equal}/{len(out_tb)} outputs "
                   f"torch.equal; from the files: max |score diff| {np.nanmax(diffs):.3g}, {flips} of {pixels} pixels "
                   f"change their > 0.5 decision, {sum(np.isnan(diffs))} images of another size", flush=True)
+            if args.channels_last:
+                import copy
+
+                model_cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
+                n_cl, sec_cl, m_cl, scores_cl, _ = _engine_eval(model_cl, data_root, n_eval)
+                cl_diff = max(float(np.abs(pred_tb.numpy() - scores_cl[k]).max()) for k, (_, pred_tb) in out_tb.items())
+                cl_flips = sum(int(((pred_tb.numpy() > 0.5) != (scores_cl[k] > 0.5)).sum()) for k, (_, pred_tb) in out_tb.items())
+                print(f"engine   evaluate, channels_last  {n_cl / sec_cl:7.2f} img/s  ({sec_cl:.1f} s; {_load()})  IoU "
+                      f"{m_cl['IoU']:.4f} Pd {m_cl['Pd']:.4f} Fa {m_cl['Fa']:.4f}  ratio {(n_cl / sec_cl) / (n_tb / sec_tb):.2f}x; "
+                      f"not bit-identical: max |score diff| {cl_diff:.3g}, {cl_flips} pixels change their > 0.5 decision",
+                      flush=True)
             if not args.no_profile:
                 metric_s = _metric_pass(subset, scores)
                 print(f"engine profile: metric pass alone {metric_s:.2f} s of {sec_en:.1f} s ({n_en} images)", flush=True)
