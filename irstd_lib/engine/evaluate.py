@@ -243,7 +243,7 @@ def evaluate(
     maps: dict[str, np.ndarray] = {}
     for prediction in predict(method, dataset, size, policy, device, conditioner, threshold, batch_size, progress, amp):
         mask = np.asarray(prediction.sample.mask, dtype=bool)
-        metrics.update(prediction.detection.astype(np.float32), mask)
+        metrics.update(np.asarray(prediction.detection, dtype=bool), mask)  # bool: scored as it is, no float copy
         names.append(prediction.sample.name)
         if roc is not None:
             roc.update(prediction.roc_scores, mask)
