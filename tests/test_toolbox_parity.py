@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from irstd_lib.data import IRSTDDataset
-from irstd_lib.reproductions.toolbox_parity import (PACKAGE, TOOLBOX_README, TOOLBOX_RUN, ParityRow, parity_table,
+from irstd_lib.reproductions.toolbox_parity import (PACKAGE, TOOLBOX_README, TOOLBOX_RUN, ParityRow, parity_caption, parity_table,
                                                     read_toolbox_log, training_curves_figure)
 from irstd_lib.runs.config import DataConfig
 from irstd_lib.runs.external import score_external_run
@@ -64,6 +64,9 @@ def test_parity_rows_come_from_records_and_the_readme_row_from_the_reference(tin
     assert table.loc[0, "IoU"] == pytest.approx((a.metrics["IoU"] + b.metrics["IoU"]) / 2)
     assert table.loc[0, "IoU seed sd"] == pytest.approx(np.std([a.metrics["IoU"], b.metrics["IoU"]], ddof=1))
     assert table.loc[0, "s per epoch"] == 4.0 and table.loc[1, "s per epoch"] == 7.5  # median of the history; given
+    assert table.loc[0, "s per epoch by seed"] == "42: 4.00; 43: 4.00" and table.loc[1, "s per epoch by seed"] == ""
+    caption = parity_caption(table, note="Seed 43 ran elsewhere.")
+    assert "sd over the seeds" in caption and caption.endswith("Seed 43 ran elsewhere.")
     assert math.isnan(table.loc[1, "IoU seed sd"]) and "–" in table.loc[1, "IoU 95% CI"]
     readme = table.iloc[2]
     assert (readme["IoU"], readme["Pd"], readme["Fa"]) == pytest.approx((69.44, 92.015, 22.707))

@@ -170,9 +170,12 @@ def parity_table(rows: Sequence[ParityRow], results_dir=None, method: str = "ACM
             line[m] = float(np.mean(values))
             line[f"{m} 95% CI"] = _fmt_interval(intervals[m]["low"], intervals[m]["high"]) if m in intervals else ""
             line[f"{m} seed sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
-        seconds = row.s_per_epoch if row.s_per_epoch is not None else float(np.nanmedian(
-            [_median_epoch_seconds(r, results_dir) for r in row.runs]))
+        by_run = [_median_epoch_seconds(r, results_dir) for r in row.runs]
+        seconds = row.s_per_epoch if row.s_per_epoch is not None else float(np.nanmedian(by_run))
         line["s per epoch"] = seconds
+        # Seeds may have run on different machines: each seed's own figure, beside their median.
+        line["s per epoch by seed"] = "; ".join(f"{seed}: {value:.2f}" for seed, value in zip(row.seeds, by_run)) \
+            if len(row.runs) > 1 else ""
         line["runs"] = ", ".join(row.runs)
         lines.append(line)
     published = reported("BasicIRSTD", dataset=dataset)
@@ -186,11 +189,12 @@ def parity_table(rows: Sequence[ParityRow], results_dir=None, method: str = "ACM
         line[f"{m} 95% CI"] = ""
         line[f"{m} seed sd"] = float("nan")
     line["s per epoch"] = float("nan")
+    line["s per epoch by seed"] = ""
     lines.append(line)
     columns = ["method", "source", "epochs", "seeds"]
     for m in PARITY_METRICS:
         columns += [m, f"{m} 95% CI", f"{m} seed sd"]
-    columns += ["s per epoch", "runs"]
+    columns += ["s per epoch", "s per epoch by seed", "runs"]
     return pd.DataFrame(lines)[columns]
 
 
@@ -257,8 +261,9 @@ def record_package_checkpoint(config, checkpoint, data_root, results_dir=None, w
                                   results_dir, provenance=dict(provenance or {}, epoch=epoch, run=digest), history=history)
 
 
-def parity_caption(table: pd.DataFrame, dataset: str = "NUAA-SIRST") -> str:
-    """What the parity table's rows are, in words: the epochs they were trained to, how they are scored."""
+def parity_caption(table: pd.DataFrame, dataset: str = "NUAA-SIRST", note: str = "") -> str:
+    """What the parity table's rows are, in words: the epochs they were trained to, how they are
+    scored; ``note`` (where the runs ran, say) ends it."""
     measured = table[table["source"] != TOOLBOX_README]
     epochs = sorted(set(int(e) for e in measured["epochs"]))
     unfinished = [e for e in epochs if e < 400]
@@ -269,13 +274,18 @@ def parity_caption(table: pd.DataFrame, dataset: str = "NUAA-SIRST") -> str:
             f"both scored by this package's metric code from their float score maps (Fa x1e-6, pixels; 95% bootstrap "
             f"intervals over the test images). '{TOOLBOX_README}': the published row, as reported. ")
     if unfinished:
-        text += (f"Rows at epoch {', '.join(map(str, unfinished))} are checkpoints of 400-epoch runs still under way, "
+        text += (f"Rows at epoch {', '.join(map(str, unfinished))} are checkpoints of the 400-epoch runs, "
                  f"compared at the same epoch"
                  + (" (before the first learning-rate step at 200)" if max(unfinished) <= 200 else "")
                  + "; they are not the protocol's final numbers. ")
-    text += ("'s per epoch': the median wall seconds per epoch of the run's history, 1 thread, on a 2-core machine shared "
-             "with other work (not a speed comparison: irstd_lib.benchmarks.toolbox_speed measures both side by side). ")
+    if (measured["seeds"].astype(str).str.contains(",")).any():
+        text += ("A row of several seeds gives their mean, its interval resamples the test images of every seed's run, "
+                 "and 'seed sd' is the sd over the seeds. ")
+    text += ("'s per epoch': the median wall seconds per epoch of the run's history (of several seeds' runs, the median of "
+             "theirs; 's per epoch by seed' gives each, since a seed's two runs ran side by side on one machine but "
+             "seeds may have run on different machines), 1 thread, on a 2-core machine (not a speed comparison: "
+             "irstd_lib.benchmarks.toolbox_speed measures both side by side). ")
     text += ("One difference in scoring: NUAA-SIRST's Misc_111 has a mask larger than its image; this package resizes the "
              "mask to the image, the toolbox's loader crops the mask's top-left corner (with that crop this package's "
              "metric code gives the toolbox's own numbers exactly).")
-    return text
+    return text + (" " + note.strip() if note.strip() else "")
