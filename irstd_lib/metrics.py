@@ -91,6 +91,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import math
+
 import numpy as np
 from scipy import ndimage
 
@@ -505,6 +507,15 @@ def opdc_match(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred
         fn = max(m, 1) if opdc_empty != "correct" else m
         counts.update(opdc_fp=fp, opdc_fn=fn, loc_itf=fp, loc_pcp=fn)
         return no_pairs
+    if m == 1 and n == 1:
+        return _opdc_one_pair(gt, pred, int(gt_at_overlap.size), overlap_threshold, match_distance, counts)
+    return _opdc_matrices(gt, pred, gt_at_overlap, pred_at_overlap, overlap_threshold, match_distance, counts)
+
+
+def _opdc_matrices(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred_at_overlap: np.ndarray,
+                   overlap_threshold: float, match_distance: float, counts: dict) -> OPDCMatch:
+    """:func:`opdc_match` of any non-empty image, on its target x component matrices."""
+    m, n = gt.n, pred.n
     inter, dist = _pair_tables(gt, pred, gt_at_overlap, pred_at_overlap)
     union = gt.areas[:, None] + pred.areas[None, :] - inter
     iou = inter / union
@@ -538,6 +549,26 @@ def opdc_match(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred
         loc_itf=itf, loc_pcp=pcp, loc_m2s=n - tp - itf, loc_s2m=m - tp - pcp,
     )
     return OPDCMatch(np.stack([ti, pj], axis=1), iou[ti, pj], counts)
+
+
+def _opdc_one_pair(gt: Components, pred: Components, inter: int, overlap_threshold: float, match_distance: float,
+                   counts: dict) -> OPDCMatch:
+    """:func:`opdc_match` of one target and one component (most images), in scalars: the pair is
+    matched when its IoU reaches ``overlap_threshold`` or its centroids lie closer than
+    ``match_distance``, which is what both stages reduce to. The same IEEE operations as the
+    matrix path, :func:`_opdc_matrices` (``tests/test_hiou.py`` compares the two)."""
+    gt_area, pred_area = int(gt.areas[0]), int(pred.areas[0])
+    dr = float(gt.centroids[0, 0]) - float(pred.centroids[0, 0])
+    dc = float(gt.centroids[0, 1]) - float(pred.centroids[0, 1])
+    union = gt_area + pred_area - inter
+    iou = inter / union
+    tp = int(iou >= overlap_threshold or math.sqrt(dr * dr + dc * dc) < match_distance)
+    counts.update(opdc_tp=tp, opdc_fp=1 - tp, opdc_fn=1 - tp, loc_itf=1 - tp, loc_pcp=1 - tp, loc_m2s=0, loc_s2m=0)
+    if not tp:
+        return OPDCMatch(np.zeros((0, 2), dtype=np.intp), np.zeros(0), counts)
+    counts.update(opdc_iou_sum=iou, seg_mrg_sum=0.0, seg_itf_sum=(pred_area - inter) / union,
+                  seg_pcp_sum=(gt_area - inter) / union)
+    return OPDCMatch(np.zeros((1, 2), dtype=np.intp), np.array([iou]), counts)
 
 
 def hiou_from_counts(counts: dict) -> dict:

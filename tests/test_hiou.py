@@ -58,6 +58,30 @@ def test_one_row_or_column_assignment_is_the_solvers_own_on_ties():
     assert empty[0].size == 0 and empty[1].size == 0
 
 
+def test_one_target_one_component_in_scalars_equals_the_matrix_path():
+    """Most images hold one target and one component: OPDC takes them in scalars, which must give
+    the matrix path's counts and pairs exactly (matched by IoU, by distance only, or not at all)."""
+    from irstd_lib.metrics import Components, _OPDC_SUMS, _opdc_matrices, _opdc_one_pair
+
+    rng = np.random.default_rng(1)
+    seen = set()
+    for _ in range(4000):
+        gt_area, pred_area = (int(v) for v in rng.integers(1, 40, 2))
+        inter = int(rng.integers(0, min(gt_area, pred_area) + 1))
+        gt = Components(np.array([gt_area]), rng.uniform(0, 50, (1, 2)))
+        shift = rng.choice([0.0, 1.0, 2.5, 2.9999999, 3.0, 7.0]) * np.array([[np.cos(1.0), np.sin(1.0)]])
+        pred = Components(np.array([pred_area]), gt.centroids + shift)
+        labels = np.ones(inter, dtype=np.int64)
+        fresh = lambda: {**dict.fromkeys(_OPDC_SUMS, 0), "opdc_iou_sum": 0.0, "seg_mrg_sum": 0.0, "seg_itf_sum": 0.0,
+                         "seg_pcp_sum": 0.0}
+        fast = _opdc_one_pair(gt, pred, inter, 0.5, 3.0, fresh())
+        full = _opdc_matrices(gt, pred, labels, labels, 0.5, 3.0, fresh())
+        assert fast.counts == full.counts and all(type(fast.counts[k]) is type(full.counts[k]) for k in full.counts)
+        assert np.array_equal(fast.pairs, full.pairs) and np.array_equal(fast.pair_iou, full.pair_iou)
+        seen.add((inter / (gt_area + pred_area - inter) >= 0.5, full.counts["opdc_tp"]))
+    assert seen == {(True, 1), (False, 1), (False, 0)}  # matched by IoU, by distance alone, not matched
+
+
 def test_hand_made_image_seg_and_loc_iou_and_their_errors():
     # Target A: 3x3 at rows 2-4, cols 2-4 (9 px). Prediction on A: rows 2-4, cols 3-5 (9 px):
     # overlap 6, union 12 -> IoU 0.5 (>= 0.5: matched in the overlap stage); of the union 3 px
