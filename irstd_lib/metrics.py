@@ -88,10 +88,9 @@ component is matched. Written from the kit's definition and checked against it
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
-
-import math
 
 import numpy as np
 from scipy import ndimage

@@ -40,8 +40,9 @@ Adam alone, the loss alone, the forward pass at evaluation and the metric pass a
 
 ``--channels-last`` adds the engine with its ``channels_last`` option (NHWC weights and batches,
 :class:`~irstd_lib.engine.TrainConfig`): oneDNN's channels-last kernels, faster on the CPU too,
-but other kernels give other roundings, so its outputs are not bit-identical to the toolbox's
-(printed: the largest score difference and the pixels whose decision moves). It is a runtime
+but other kernels give other roundings (printed as for the default engine: its outputs
+``torch.equal`` to the toolbox's on the same input tensors, the largest score difference and the
+pixels whose decision moves). It is a runtime
 option, outside a run's identity, off on the CPU by default.
 
 Where the time goes (ACM, 1 thread, Intel Xeon with AVX-512, 2026-12-07): of an engine epoch,
@@ -298,6 +299,34 @@ def _metric_pass(subset, scores) -> float:
     return time.perf_counter() - start
 
 
+def _identity(model, out_tb: dict, scores: dict, memory_format=None):
+    """How close ``model`` comes to the toolbox's outputs ``out_tb`` (name -> (its input tensor,
+    its score map)): ``(outputs torch.equal on the toolbox's own input tensors, largest score
+    difference from the engine's maps ``scores`` read from the files, pixels whose > 0.5 decision
+    differs, pixels compared, images of another size)``; ``memory_format`` lays the inputs out as
+    the model's weights are."""
+    import numpy as np
+    import torch
+
+    equal = 0
+    with torch.no_grad():
+        for img, pred_tb in out_tb.values():
+            out = model(img if memory_format is None else img.contiguous(memory_format=memory_format), None)
+            logits = out["logits"] if isinstance(out, dict) else out
+            ours = torch.sigmoid(logits.float())[0, 0, : pred_tb.shape[0], : pred_tb.shape[1]]
+            equal += bool(torch.equal(ours, pred_tb))
+    diffs, flips, pixels = [], 0, 0
+    for img_name, (_, pred_tb) in out_tb.items():
+        a, b = pred_tb.numpy(), scores[img_name]
+        if a.shape != b.shape:
+            diffs.append(float("nan"))
+            continue
+        diffs.append(float(np.abs(a - b).max()))
+        flips += int(((a > 0.5) != (b > 0.5)).sum())
+        pixels += a.size
+    return equal, float(np.nanmax(diffs)), flips, pixels, int(sum(np.isnan(diffs)))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--toolbox", required=True, help="folder of a CPU-patched copy of XinyiYing/BasicIRSTD")
@@ -369,40 +398,16 @@ def main(argv=None) -> None:
             n_en, sec_en, m_en, scores, subset = _engine_eval(model, data_root, n_eval)
             print(f"engine   evaluate    {n_en / sec_en:7.2f} img/s  ({sec_en:.1f} s; {_load()})  IoU {m_en['IoU']:.4f} "
                   f"Pd {m_en['Pd']:.4f} Fa {m_en['Fa']:.4f}  ratio {(n_en / sec_en) / (n_tb / sec_tb):.2f}x", flush=True)
-            # Same weights, same input tensor: bit-identical?
-            equal = 0
-            with torch.no_grad():
-                for img_name, (img, pred_tb) in out_tb.items():
-                    out = model(img, None)
-                    logits = out["logits"] if isinstance(out, dict) else out
-                    ours = torch.sigmoid(logits.float())[0, 0, : pred_tb.shape[0], : pred_tb.shape[1]]
-                    equal += bool(torch.equal(ours, pred_tb))
-            diffs, flips, pixels = [], 0, 0
-            for img_name, (_, pred_tb) in out_tb.items():
-                a, b = pred_tb.numpy(), scores[img_name]
-                if a.shape != b.shape:
-                    diffs.append(float("nan"))
-                    continue
-                diffs.append(float(np.abs(a - b).max()))
-                flips += int(((a > 0.5) != (b > 0.5)).sum())
-                pixels += a.size
+            equal, max_diff, flips, pixels, other_size = _identity(model, out_tb, scores)
             print(f"identity: state_dict mapped strictly ({missing}); same input tensor: {equal}/{len(out_tb)} outputs "
-                  f"torch.equal; from the files: max |score diff| {np.nanmax(diffs):.3g}, {flips} of {pixels} pixels "
-                  f"change their > 0.5 decision, {sum(np.isnan(diffs))} images of another size", flush=True)
+                  f"torch.equal; from the files: max |score diff| {max_diff:.3g}, {flips} of {pixels} pixels "
+                  f"change their > 0.5 decision, {other_size} images of another size", flush=True)
             if args.channels_last:
                 import copy
 
                 model_cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
                 n_cl, sec_cl, m_cl, scores_cl, _ = _engine_eval(model_cl, data_root, n_eval)
-                cl_diff = max(float(np.abs(pred_tb.numpy() - scores_cl[k]).max()) for k, (_, pred_tb) in out_tb.items())
-                cl_flips = sum(int(((pred_tb.numpy() > 0.5) != (scores_cl[k] > 0.5)).sum()) for k, (_, pred_tb) in out_tb.items())
-                cl_equal = 0
-                with torch.no_grad():  # the identity check above, on the toolbox's own input tensors
-                    for img_name, (img, pred_tb) in out_tb.items():
-                        out = model_cl(img.contiguous(memory_format=torch.channels_last), None)
-                        logits = out["logits"] if isinstance(out, dict) else out
-                        ours = torch.sigmoid(logits.float())[0, 0, : pred_tb.shape[0], : pred_tb.shape[1]]
-                        cl_equal += bool(torch.equal(ours, pred_tb))
+                cl_equal, cl_diff, cl_flips, _, _ = _identity(model_cl, out_tb, scores_cl, torch.channels_last)
                 print(f"engine   evaluate, channels_last  {n_cl / sec_cl:7.2f} img/s  ({sec_cl:.1f} s; {_load()})  IoU "
                       f"{m_cl['IoU']:.4f} Pd {m_cl['Pd']:.4f} Fa {m_cl['Fa']:.4f}  ratio {(n_cl / sec_cl) / (n_tb / sec_tb):.2f}x; "
                       f"same input tensor: {cl_equal}/{len(out_tb)} outputs torch.equal; from the files: max |score diff| "
