@@ -56,9 +56,17 @@ used as they are. Masks that are not ``bool`` are binarised with ``mask > 0`` (t
 torch tensors (any device). Successive updates may have different image sizes; only counts are
 kept between updates (streaming).
 
-Implementation: ``scipy.ndimage.label`` on the bounding box of the foreground, centroids and areas
-from ``np.bincount`` with row/column weights, a small vectorised distance matrix per image and a
-greedy loop over targets only. :class:`PdFaROC` gets pixel TPR/FPR (and IoU/nIoU) for all
+Implementation: :class:`SegmentationMetrics` takes every measure of an image from the pixel lists of
+its mask and prediction (both maps are mostly empty): one ``scipy.ndimage.label`` call labels both
+maps on a small grid that drops empty rows and columns but keeps every adjacency (:func:`_pixel_pair`;
+the call's fixed cost, about 19 us however small the input, was most of the labelling), areas and
+centroids come from ``np.bincount`` with row/column weights, the overlap from a binary search in
+the predicted pixels, the centroid rule from a small distance matrix and a greedy loop over targets
+only, OPDC from vectors when the image holds one target, and the shooting rule from the Chebyshev
+distances of the predicted pixels near the targets to the target pixels. Tests compare each
+measure with its own path on the whole maps (``ndimage.label`` of each map, the window of
+:class:`ShootingRulePdFa`). :func:`find_components` labels the foreground's bounding box.
+:class:`PdFaROC` gets pixel TPR/FPR (and IoU/nIoU) for all
 thresholds from one histogram of the pixels above the lowest threshold, and Pd/Fa per threshold
 by re-labelling only those pixels: their 8-neighbour graph is built once per image and each
 threshold adds the pixels and edges above it, from the highest threshold down, to one vectorised
@@ -306,11 +314,92 @@ def label_components(binary: Any, connectivity: int = 8) -> tuple[np.ndarray, Co
     return labels, _box_components(*labelled)
 
 
+@dataclass
+class _PixelPair:
+    """One image's mask and prediction as pixel lists, both labelled: the flat indices of the
+    target pixels (``target_index``) and predicted pixels (``pred_index``) in raster order, each
+    pixel's row, column and 1-based component label, and the two :class:`Components`."""
+
+    target_index: np.ndarray
+    target_rows: np.ndarray
+    target_cols: np.ndarray
+    target_labels: np.ndarray
+    pred_index: np.ndarray
+    pred_rows: np.ndarray
+    pred_cols: np.ndarray
+    pred_labels: np.ndarray
+    targets: Components
+    components: Components
+
+
+def _pixel_pair(pred: np.ndarray, mask: np.ndarray, connectivity: int) -> _PixelPair:
+    """Both bool ``H x W`` maps of one image labelled with one ``ndimage.label`` call.
+
+    The target pixels, then the predicted pixels (each in raster order), are placed on a small
+    grid that keeps only what labelling needs: rows and columns holding no pixel are dropped, and
+    wherever two kept lines were not adjacent one empty line is kept between them (steps of 0 and
+    1 are kept, larger steps become 2), so two pixels are neighbours (4 or 8) on the grid exactly
+    when they are in their map, and raster order is kept (the maps are monotone). The mask's rows
+    come first and the prediction's below them, an empty row between, so the mask's components
+    are labels ``1..m`` and the prediction's ``m+1..``, each in its own map's ndimage order: the
+    labels :func:`label_components` gives each map (tests compare). Why: the label call's fixed
+    cost (about 19 us however small its input) is most of the labelling of a sparse map, and the
+    grid keeps the rest from growing with the distance between scattered blobs."""
+    width = pred.shape[1]
+    target_index = np.flatnonzero(mask.ravel())
+    pred_index = np.flatnonzero(pred.ravel())
+    n_target_pixels = target_index.size
+    index = np.concatenate([target_index, pred_index])
+    if index.size == 0:
+        empty = np.zeros(0, dtype=np.intp)
+        return _PixelPair(target_index, empty, empty, empty, pred_index, empty, empty, empty,
+                          _EMPTY_COMPONENTS, _EMPTY_COMPONENTS)
+    rows = index // width
+    cols = index - rows * width
+    step = np.minimum(np.diff(rows), 2)
+    if 0 < n_target_pixels < index.size:
+        step[n_target_pixels - 1] = 2  # the prediction starts below the mask, an empty row between
+    grid_rows = np.zeros(index.size, dtype=np.intp)
+    np.cumsum(step, out=grid_rows[1:])
+    present = np.zeros(width, dtype=bool)
+    present[cols] = True
+    used = np.flatnonzero(present)
+    column_of = np.zeros(width, dtype=np.intp)
+    column_of[used[1:]] = np.cumsum(np.minimum(np.diff(used), 2))
+    grid_width = int(column_of[used[-1]]) + 1
+    position = grid_rows * grid_width + column_of[cols]
+    canvas = np.zeros((int(grid_rows[-1]) + 1, grid_width), dtype=bool)
+    canvas.ravel()[position] = True
+    structure = _STRUCTURES[_check_connectivity(connectivity)]
+    grid_labels, n_all = ndimage.label(canvas, structure=structure)
+    labels = grid_labels.ravel()[position]
+    n_targets = int(labels[:n_target_pixels].max()) if n_target_pixels else 0
+    # Areas and centroids of both maps' components in one pass (sums of integer coordinates are
+    # exact in float64, so sum / area equals skimage's coords.mean, as in _components_from_labels).
+    area = np.bincount(labels, minlength=n_all + 1)[1:]
+    centroids = np.stack([np.bincount(labels, weights=rows, minlength=n_all + 1)[1:] / area,
+                          np.bincount(labels, weights=cols, minlength=n_all + 1)[1:] / area], axis=1)
+    area = area.astype(np.int64)
+    pred_labels = labels[n_target_pixels:] - n_targets
+    return _PixelPair(
+        target_index, rows[:n_target_pixels], cols[:n_target_pixels], labels[:n_target_pixels],
+        pred_index, rows[n_target_pixels:], cols[n_target_pixels:], pred_labels,
+        Components(area[:n_targets], centroids[:n_targets]), Components(area[n_targets:], centroids[n_targets:]),
+    )
+
+
 def _greedy_match(gt_centroids: np.ndarray, pred_centroids: np.ndarray, match_distance: float) -> np.ndarray:
     """Index of the predicted component matched to each target (-1 if none), toolbox order."""
     n_gt, n_pred = gt_centroids.shape[0], pred_centroids.shape[0]
     matched = np.full(n_gt, -1, dtype=np.int64)
     if n_gt == 0 or n_pred == 0:
+        return matched
+    if n_gt == 1:  # most images: the first component close enough, the loop below on one row
+        dr = gt_centroids[0, 0] - pred_centroids[:, 0]
+        dc = gt_centroids[0, 1] - pred_centroids[:, 1]
+        close = np.flatnonzero(np.sqrt(dr * dr + dc * dc) < match_distance)
+        if close.size:
+            matched[0] = close[0]
         return matched
     dr = gt_centroids[:, None, 0] - pred_centroids[None, :, 0]
     dc = gt_centroids[:, None, 1] - pred_centroids[None, :, 1]
@@ -508,6 +597,8 @@ def opdc_match(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred
         return no_pairs
     if m == 1 and n == 1:
         return _opdc_one_pair(gt, pred, int(gt_at_overlap.size), overlap_threshold, match_distance, counts)
+    if m == 1:
+        return _opdc_one_target(gt, pred, pred_at_overlap, overlap_threshold, match_distance, counts)
     return _opdc_matrices(gt, pred, gt_at_overlap, pred_at_overlap, overlap_threshold, match_distance, counts)
 
 
@@ -570,6 +661,36 @@ def _opdc_one_pair(gt: Components, pred: Components, inter: int, overlap_thresho
     return OPDCMatch(np.zeros((1, 2), dtype=np.intp), np.array([iou]), counts)
 
 
+def _opdc_one_target(gt: Components, pred: Components, pred_at_overlap: np.ndarray, overlap_threshold: float,
+                     match_distance: float, counts: dict) -> OPDCMatch:
+    """:func:`opdc_match` of one target and several components (most other images: one target,
+    a few false alarms), on vectors: both stages assign the target to its nearest component (the
+    first, on ties), which is kept when its IoU reaches ``overlap_threshold`` or its centroid
+    lies closer than ``match_distance``. The same IEEE operations as :func:`_opdc_matrices` on
+    its single row (``tests/test_hiou.py`` compares the two)."""
+    n = pred.n
+    inter = np.bincount(pred_at_overlap - 1, minlength=n)
+    dr = gt.centroids[0, 0] - pred.centroids[:, 0]
+    dc = gt.centroids[0, 1] - pred.centroids[:, 1]
+    dist = np.sqrt(dr * dr + dc * dc)
+    union = gt.areas[0] + pred.areas - inter
+    iou = inter / union
+    candidate = (iou >= overlap_threshold) | (dist < match_distance)
+    nearest = int(np.argmin(dist))
+    tp = int(candidate[nearest])
+    itf = n - int(np.count_nonzero(candidate))
+    pcp = int(itf == n)
+    counts.update(opdc_tp=tp, opdc_fp=n - tp, opdc_fn=1 - tp, loc_itf=itf, loc_pcp=pcp, loc_m2s=n - tp - itf,
+                  loc_s2m=1 - tp - pcp)
+    if not tp:
+        return OPDCMatch(np.zeros((0, 2), dtype=np.intp), np.zeros(0), counts)
+    pair_union = union[nearest]
+    counts.update(opdc_iou_sum=float(iou[nearest]), seg_mrg_sum=0.0,
+                  seg_itf_sum=float((pred.areas[nearest] - inter[nearest]) / pair_union),
+                  seg_pcp_sum=float((gt.areas[0] - inter[nearest]) / pair_union))
+    return OPDCMatch(np.array([[0, nearest]], dtype=np.intp), iou[nearest:nearest + 1], counts)
+
+
 def hiou_from_counts(counts: dict) -> dict:
     """hIoU and its parts (percent) from summed OPDC counts (:data:`OPDC_COUNTS`, and the error
     sums when present). seg IoU = summed IoU of matched pairs / TP; loc IoU = TP / (TP + FP + FN);
@@ -594,27 +715,13 @@ def hiou_from_counts(counts: dict) -> dict:
     return out
 
 
-def _labels_at(flat_index: np.ndarray, width: int, labelled) -> np.ndarray:
-    """Labels (0 background) at flat image indices, from :func:`_label_foreground`'s box."""
-    if labelled is None:
-        return np.zeros(flat_index.size, dtype=np.int64)
-    r0, c0, sub, lab, _ = labelled
-    r = flat_index // width - r0
-    c = flat_index % width - c0
-    inside = (r >= 0) & (r < sub.shape[0]) & (c >= 0) & (c < sub.shape[1])
-    out = np.zeros(flat_index.size, dtype=np.int64)
-    out[inside] = lab[r[inside], c[inside]]
-    return out
-
-
-def _overlap_labels(mask: np.ndarray, mask_labelled, pred_labelled) -> tuple[np.ndarray, np.ndarray]:
-    """1-based target and component labels of the pixels in both (target pixels are few)."""
-    flat = np.flatnonzero(mask.ravel())
-    width = mask.shape[1]
-    g = _labels_at(flat, width, mask_labelled)
-    p = _labels_at(flat, width, pred_labelled)
-    both = p > 0
-    return g[both], p[both]
+def _overlap_labels(pred: np.ndarray, pair: _PixelPair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which target pixels are predicted (bool, one per target pixel), and the 1-based target
+    and component labels of those pixels (found in the raster-ordered predicted pixels by a
+    binary search: target pixels are few)."""
+    on_pred = pred.ravel()[pair.target_index]
+    both = pair.target_index[on_pred]
+    return on_pred, pair.target_labels[on_pred], pair.pred_labels[np.searchsorted(pair.pred_index, both)]
 
 
 def hiou_image(pred: Any, mask: Any, overlap_threshold: float = 0.5, match_distance: float = 3.0,
@@ -622,10 +729,10 @@ def hiou_image(pred: Any, mask: Any, overlap_threshold: float = 0.5, match_dista
     """OPDC matching of one ``H x W`` binary prediction (non-bool: ``> 0.5``) to ``mask``
     (non-bool: ``> 0``); :func:`hiou_from_counts` of ``.counts`` gives the image's hIoU."""
     p, k = _binary_pair(pred, mask)
-    ml, pl = _label_foreground(k, connectivity), _label_foreground(p, connectivity)
-    gt = _box_components(*ml) if ml is not None else _EMPTY_COMPONENTS
-    pr = _box_components(*pl) if pl is not None else _EMPTY_COMPONENTS
-    return opdc_match(gt, pr, *_overlap_labels(k, ml, pl), overlap_threshold, match_distance, opdc_empty)
+    pair = _pixel_pair(p, k, connectivity)
+    _, gt_at_overlap, pred_at_overlap = _overlap_labels(p, pair)
+    return opdc_match(pair.targets, pair.components, gt_at_overlap, pred_at_overlap, overlap_threshold, match_distance,
+                      opdc_empty)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -675,6 +782,43 @@ def _shooting_parts(scores: np.ndarray, mask_labelled, n_targets: int, radii: tu
     np.maximum.at(best, labels[on_target] - 1, near[on_target])
     guard = _box_max(on_target, outer, np.array(False))
     return best, (rs, cs, guard)
+
+
+#: Above this many (predicted pixel near the targets, target pixel) pairs, the shooting rule of a
+#: binary map is taken on the targets' window (:func:`_shooting_parts`) instead of pair distances.
+_SHOOTING_PAIR_LIMIT = 16384
+
+
+def _shooting_counts(pred: np.ndarray, mask: np.ndarray, pair: _PixelPair, radii: tuple[int, int]) -> tuple[int, int]:
+    """The shooting rule of one binary map from its pixel lists: ``(targets hit, predicted pixels
+    inside the outer boxes)``. A target is hit when a predicted pixel lies within Chebyshev
+    distance ``radii[0]`` of one of its pixels, and a predicted pixel is inside the outer boxes
+    when it lies within ``radii[1]`` of a target pixel (the boxes' clipping to the image changes
+    neither, all pixels being in it): what :func:`_shooting_parts` gives a bool map, from the
+    distances of the few predicted pixels near the targets to the target pixels. Large targets
+    with many predicted pixels near them are taken on the window as :func:`_shooting_parts` does."""
+    n = pair.targets.n
+    if n == 0 or pair.pred_index.size == 0:
+        return 0, 0
+    inner, outer = radii
+    tr, tc = pair.target_rows, pair.target_cols
+    pr, pc = pair.pred_rows, pair.pred_cols
+    near = (pr >= tr[0] - outer) & (pr <= tr[-1] + outer) & (pc >= tc.min() - outer) & (pc <= tc.max() + outer)
+    pr, pc = pr[near], pc[near]
+    if pr.size == 0:
+        return 0, 0
+    if pr.size * tr.size > _SHOOTING_PAIR_LIMIT:
+        r0, c0 = int(tr[0]), int(tc.min())
+        sub = mask[r0:int(tr[-1]) + 1, c0:int(tc.max()) + 1]
+        lab = np.zeros(sub.shape, dtype=np.int32)
+        lab[tr - r0, tc - c0] = pair.target_labels
+        best, (rs, cs, guard) = _shooting_parts(pred, (r0, c0, sub, lab, n), n, radii)
+        return int(np.count_nonzero(best)), int(np.count_nonzero(pred[rs, cs] & guard))
+    distance = np.maximum(np.abs(pr[:, None] - tr[None, :]), np.abs(pc[:, None] - tc[None, :]))
+    inside = int(np.count_nonzero(distance.min(axis=1) <= outer))
+    hit = np.zeros(n + 1, dtype=bool)
+    hit[pair.target_labels[(distance <= inner).any(axis=0)]] = True
+    return int(np.count_nonzero(hit)), inside
 
 
 def _box_max(values: np.ndarray, radius: int, low: np.ndarray) -> np.ndarray:
@@ -862,25 +1006,25 @@ class SegmentationMetrics:
             self._update_one(_binarize_scores(s[i], self.threshold), _binarize_mask(m[i]))
 
     def _update_one(self, pred: np.ndarray, mask: np.ndarray) -> None:
-        inter = int(np.count_nonzero(pred & mask))
-        union = int(np.count_nonzero(pred | mask))
+        # Every measure is taken from the two maps' pixel lists, labelled together (_pixel_pair):
+        # the maps are mostly empty, so nothing below but the lists' search runs over the image.
+        pair = _pixel_pair(pred, mask, self.connectivity)
+        gt, components = pair.targets, pair.components
+        on_pred, gt_at_overlap, pred_at_overlap = _overlap_labels(pred, pair)
+        inter = int(np.count_nonzero(on_pred))
+        target_pixels = int(pair.target_index.size)
+        predicted = int(pair.pred_index.size)
+        union = predicted + target_pixels - inter
         self.intersection += inter
         self.union += union
         self.niou_sum += 1.0 if union == 0 and self.niou_empty == "one" else inter / (union + EPS)
-        mask_labelled = _label_foreground(mask, self.connectivity)
-        pred_labelled = _label_foreground(pred, self.connectivity)
-        gt = _box_components(*mask_labelled) if mask_labelled is not None else _EMPTY_COMPONENTS
-        components = _box_components(*pred_labelled) if pred_labelled is not None else _EMPTY_COMPONENTS
         match = _match_components(gt, components, self.match_distance, self.fa_mode)
-        opdc = opdc_match(gt, components, *_overlap_labels(mask, mask_labelled, pred_labelled),
-                          self.overlap_threshold, self.match_distance, self.opdc_empty).counts
+        opdc = opdc_match(gt, components, gt_at_overlap, pred_at_overlap, self.overlap_threshold, self.match_distance,
+                          self.opdc_empty).counts
         for key, value in opdc.items():
             self.opdc[key] += value
-        target_pixels = int(np.count_nonzero(mask))
-        hit, guarded = _shooting_parts(pred, mask_labelled, gt.n, SHOOTING_RADII)
-        self.shooting_hit += int(np.count_nonzero(hit))
-        inside = int(np.count_nonzero(pred[guarded[0], guarded[1]] & guarded[2])) if guarded is not None else 0
-        predicted = union - target_pixels + inter  # the predicted pixels, from counts already taken
+        hit, inside = _shooting_counts(pred, mask, pair, SHOOTING_RADII)
+        self.shooting_hit += hit
         self.shooting_false_alarm_pixels += predicted - inside
         self.target_pixels += target_pixels
         self.n_targets += match.n_targets

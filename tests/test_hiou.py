@@ -82,6 +82,106 @@ def test_one_target_one_component_in_scalars_equals_the_matrix_path():
     assert seen == {(True, 1), (False, 1), (False, 0)}  # matched by IoU, by distance alone, not matched
 
 
+
+def test_one_target_several_components_on_vectors_equals_the_matrix_path():
+    """An image of one target and a few components (one target, false alarms) is taken on vectors;
+    it must give the matrix path's counts, types and pairs exactly, ties in distance included."""
+    from irstd_lib.metrics import Components, _OPDC_SUMS, _opdc_matrices, _opdc_one_target
+
+    rng = np.random.default_rng(2)
+    seen = set()
+    for _ in range(3000):
+        n = int(rng.integers(2, 6))
+        gt_area = int(rng.integers(1, 40))
+        pred_areas = rng.integers(1, 40, n)
+        inters = np.array([int(rng.integers(0, min(gt_area, a) + 1)) if rng.random() < 0.5 else 0 for a in pred_areas])
+        if inters.sum() > gt_area:  # the components are disjoint: their overlaps fit in the target
+            inters = (inters * gt_area) // inters.sum()
+        gt = Components(np.array([gt_area]), rng.uniform(0, 50, (1, 2)))
+        radius = rng.choice([0.0, 1.0, 2.5, 2.9999999, 3.0, 7.0], n)
+        angle = rng.choice([0.0, 1.0, 2.0], n)  # equal radii at several angles: ties in distance
+        pred = Components(pred_areas.astype(np.int64), gt.centroids + radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], 1))
+        pred_labels = np.repeat(np.arange(1, n + 1), inters)
+        fresh = lambda: {**dict.fromkeys(_OPDC_SUMS, 0), "opdc_iou_sum": 0.0, "seg_mrg_sum": 0.0, "seg_itf_sum": 0.0,
+                         "seg_pcp_sum": 0.0}
+        fast = _opdc_one_target(gt, pred, pred_labels, 0.5, 3.0, fresh())
+        full = _opdc_matrices(gt, pred, np.ones_like(pred_labels), pred_labels, 0.5, 3.0, fresh())
+        assert fast.counts == full.counts and all(type(fast.counts[k]) is type(full.counts[k]) for k in full.counts)
+        assert np.array_equal(fast.pairs, full.pairs) and fast.pairs.dtype == full.pairs.dtype
+        assert np.array_equal(fast.pair_iou, full.pair_iou)
+        seen.add((full.counts["opdc_tp"], full.counts["loc_m2s"] > 0, full.counts["loc_s2m"]))
+    # Matched as the only candidate, matched among several, missed with no candidate, and missed
+    # because the nearest component is no candidate while a farther one overlaps (single-to-merge).
+    assert {(1, False, 0), (1, True, 0), (0, False, 0), (0, True, 1)} <= seen, seen
+
+
+def _scene(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Float scores and a bool mask: targets of 1 px to large blobs (some on the border), scores
+    near them, false blobs, and sometimes a nearly full map (many pixels near the targets)."""
+    mask = np.zeros((h, w), dtype=bool)
+    scores = (rng.random((h, w)) * 0.4).astype(np.float32)
+    for _ in range(int(rng.integers(0, 4))):
+        r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
+        dh, dw = (int(v) for v in rng.integers(1, max(2, min(h, w) // 2), 2))
+        mask[r:r + dh, c:c + dw] |= rng.random((min(dh, h - r), min(dw, w - c))) < 0.8
+        sr, sc = r + int(rng.integers(-2, 3)), c + int(rng.integers(-2, 3))
+        sr, sc = min(max(sr, 0), h - 1), min(max(sc, 0), w - 1)
+        scores[sr:sr + dh, sc:sc + dw] = rng.uniform(0.3, 1.0)
+    for _ in range(int(rng.integers(0, 5))):
+        r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
+        scores[r:r + int(rng.integers(1, 4)), c:c + int(rng.integers(1, 4))] = rng.uniform(0.4, 1.0)
+    if rng.random() < 0.1:
+        scores = np.maximum(scores, np.float32(rng.uniform(0.45, 0.6)))
+    return scores, mask
+
+
+@pytest.mark.parametrize("connectivity,fa_mode,opdc_empty", [(8, "correct", "correct"), (4, "basicirstd_b75ecc8", "pyirstdmetrics_1.0.2")])
+def test_one_pass_equals_each_measure_on_its_own_path(connectivity, fa_mode, opdc_empty, monkeypatch):
+    """SegmentationMetrics takes every measure of an image from its two maps' pixel lists, labelled
+    together on a compressed grid (_pixel_pair); each must equal what its own path gives: labels
+    and components as ndimage labels each whole map (label_components), the centroid rule from
+    them (match_targets), OPDC on the label images, the shooting rule on the window around the
+    targets (ShootingRulePdFa), on scenes from single pixels to large blobs and full maps."""
+    from irstd_lib.metrics import ShootingRulePdFa, _pixel_pair, label_components, match_targets, opdc_match
+
+    import irstd_lib.metrics as metrics
+
+    window_calls = []
+    on_window = metrics._shooting_parts
+    monkeypatch.setattr(metrics, "_shooting_parts", lambda *a: window_calls.append(1) or on_window(*a))
+    rng = np.random.default_rng(connectivity)
+    fallback = 0
+    for _ in range(400):
+        h, w = (int(v) for v in rng.integers(1, 200 if rng.random() < 0.1 else 48, 2))
+        scores, mask = _scene(rng, h, w)
+        pred = scores > np.float32(0.5)
+        pair = _pixel_pair(pred, mask, connectivity)
+        target_image, targets = label_components(mask, connectivity)
+        pred_image, components = label_components(pred, connectivity)
+        assert np.array_equal(pair.target_labels, target_image.ravel()[pair.target_index])
+        assert np.array_equal(pair.pred_labels, pred_image.ravel()[pair.pred_index])
+        for got, want in ((pair.targets, targets), (pair.components, components)):
+            assert np.array_equal(got.areas, want.areas) and np.array_equal(got.centroids, want.centroids)
+
+        one = SegmentationMetrics(0.5, connectivity=connectivity, fa_mode=fa_mode, opdc_empty=opdc_empty, per_image=True)
+        calls = len(window_calls)
+        one.update(scores, mask)
+        fallback += len(window_calls) > calls
+        got = one.compute()
+        inter, union = int(np.count_nonzero(pred & mask)), int(np.count_nonzero(pred | mask))
+        assert (got["intersection"], got["union"]) == (inter, union)
+        match = match_targets(pred, mask, connectivity=connectivity, fa_mode=fa_mode)
+        assert (got["n_matched"], got["n_false_alarm_pixels"], got["n_false_alarm_components"]) == (
+            match.n_matched, match.false_alarm_pixels, match.n_false_alarm_components)
+        both = pred & mask
+        opdc = opdc_match(targets, components, target_image[both], pred_image[both], 0.5, 3.0, opdc_empty).counts
+        assert {k: one.opdc[k] for k in opdc} == opdc
+        shooting = ShootingRulePdFa([0.5], connectivity=connectivity)
+        shooting.update(scores, mask)
+        assert (got["n_shooting_hit"], got["n_shooting_false_alarm_pixels"]) == (
+            int(shooting.n_hit[0]), int(shooting.false_alarm_pixels[0]))
+    assert fallback > 0  # some scenes took the shooting rule on the window (many pixel pairs near the targets)
+
 def test_hand_made_image_seg_and_loc_iou_and_their_errors():
     # Target A: 3x3 at rows 2-4, cols 2-4 (9 px). Prediction on A: rows 2-4, cols 3-5 (9 px):
     # overlap 6, union 12 -> IoU 0.5 (>= 0.5: matched in the overlap stage); of the union 3 px
