@@ -356,7 +356,7 @@ def _pixel_pair(pred: np.ndarray, mask: np.ndarray, connectivity: int) -> _Pixel
                           _EMPTY_COMPONENTS, _EMPTY_COMPONENTS)
     rows = index // width
     cols = index - rows * width
-    step = np.minimum(np.diff(rows), 2)
+    step = np.minimum(rows[1:] - rows[:-1], 2)
     if 0 < n_target_pixels < index.size:
         step[n_target_pixels - 1] = 2  # the prediction starts below the mask, an empty row between
     grid_rows = np.zeros(index.size, dtype=np.intp)
@@ -365,7 +365,7 @@ def _pixel_pair(pred: np.ndarray, mask: np.ndarray, connectivity: int) -> _Pixel
     present[cols] = True
     used = np.flatnonzero(present)
     column_of = np.zeros(width, dtype=np.intp)
-    column_of[used[1:]] = np.cumsum(np.minimum(np.diff(used), 2))
+    column_of[used[1:]] = np.cumsum(np.minimum(used[1:] - used[:-1], 2))
     grid_width = int(column_of[used[-1]]) + 1
     position = grid_rows * grid_width + column_of[cols]
     canvas = np.zeros((int(grid_rows[-1]) + 1, grid_width), dtype=bool)
@@ -377,8 +377,9 @@ def _pixel_pair(pred: np.ndarray, mask: np.ndarray, connectivity: int) -> _Pixel
     # Areas and centroids of both maps' components in one pass (sums of integer coordinates are
     # exact in float64, so sum / area equals skimage's coords.mean, as in _components_from_labels).
     area = np.bincount(labels, minlength=n_all + 1)[1:]
-    centroids = np.stack([np.bincount(labels, weights=rows, minlength=n_all + 1)[1:] / area,
-                          np.bincount(labels, weights=cols, minlength=n_all + 1)[1:] / area], axis=1)
+    centroids = np.empty((n_all, 2))
+    np.divide(np.bincount(labels, weights=rows, minlength=n_all + 1)[1:], area, out=centroids[:, 0])
+    np.divide(np.bincount(labels, weights=cols, minlength=n_all + 1)[1:], area, out=centroids[:, 1])
     area = area.astype(np.int64)
     pred_labels = labels[n_target_pixels:] - n_targets
     return _PixelPair(
@@ -441,10 +442,8 @@ class TargetMatch:
 
 def _match_components(gt: Components, pred: Components, match_distance: float, fa_mode: str) -> TargetMatch:
     matched_pred = _greedy_match(gt.centroids, pred.centroids, match_distance)
-    hit = matched_pred[matched_pred >= 0]
-    unmatched = np.ones(pred.n, dtype=bool)
-    unmatched[hit] = False
-    fa_correct = int(pred.areas[unmatched].sum())
+    hit = matched_pred[matched_pred >= 0]  # each component matched at most once
+    fa_correct = int(pred.areas.sum()) - int(pred.areas[hit].sum())
     if fa_mode in _FA_BY_VALUE and hit.size:
         # BasicIRSTD: [x for x in all_areas if x not in matched_areas] -> removal by value.
         fa = int(pred.areas[~np.isin(pred.areas, pred.areas[hit])].sum())
@@ -455,7 +454,7 @@ def _match_components(gt: Components, pred: Components, match_distance: float, f
         n_pred_components=pred.n,
         n_matched=int(hit.size),
         false_alarm_pixels=fa,
-        n_false_alarm_components=int(unmatched.sum()),
+        n_false_alarm_components=pred.n - int(hit.size),
         false_alarm_pixels_correct=fa_correct,
         fa_mode=fa_mode,
         matched_pred=matched_pred,

@@ -463,7 +463,8 @@ def test_benchmark_against_the_kit_agrees_on_tiny_maps():
     from irstd_lib.benchmarks.metrics_speed import make_dataset, run_kit_comparison
 
     scores, masks = make_dataset(6, 48, 0)
-    result = run_kit_comparison(scores, masks, python, repeats=1)
+    result = run_kit_comparison(scores, masks, python, repeats=1, rounds=2)
+    assert result["rounds"] == 2
     assert result["agree"] == {"thresholds": True, "pdfa20": True, "pdfa1": True, "pdfa1_only": True, "shoot20": True,
                                "shoot1": True, "hiou": True}
     assert {row["measure"] for row in result["rows"]} == {"pdfa20", "pdfa1", "pdfa1_only", "shoot20", "shoot1", "hiou", "pdfa1_same"}

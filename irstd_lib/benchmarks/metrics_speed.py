@@ -373,8 +373,12 @@ def run_kit(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray], python: P
     return json.loads(done.stdout)
 
 
-def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray], python: Path, repeats: int = 2) -> dict:
-    """Ours against the kit on the same maps: seconds, images/s, ratios and agreement."""
+def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray], python: Path, repeats: int = 2,
+                       rounds: int = 1) -> dict:
+    """Ours against the kit on the same maps: seconds, images/s, ratios and agreement. Each of
+    ``rounds`` rounds times ours (best of ``repeats``) and then the kit (the same); each side's
+    best over all rounds is kept, so that a slow spell of a shared machine during one side's
+    turn does not decide the ratio."""
     n = len(scores)
     roc = PdFaROC(KIT_THRESHOLDS_20)
     one = SegmentationMetrics(0.5, opdc_empty="pyirstdmetrics_1.0.2")
@@ -411,10 +415,17 @@ def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray]
                 shoot[bins].update(s, m)
         return run
 
-    ours = {"pdfa20": _time(run_roc, repeats), "pdfa1": _time(run_one, repeats), "pdfa1_only": _time(run_roc1, repeats),
-            "shoot20": _time(run_shooting(20), repeats), "shoot1": _time(run_shooting(1), repeats),
-            "hiou": _time(run_hiou, repeats)}
-    kit = run_kit(scores, masks, python, repeats)
+    runs = {"pdfa20": run_roc, "pdfa1": run_one, "pdfa1_only": run_roc1, "shoot20": run_shooting(20),
+            "shoot1": run_shooting(1), "hiou": run_hiou}
+    ours: dict[str, float] = {}
+    kit: dict[str, dict] = {}
+    for _ in range(max(int(rounds), 1)):
+        for key, run in runs.items():
+            ours[key] = min(ours.get(key, float("inf")), _time(run, repeats))
+        this_round = run_kit(scores, masks, python, repeats)
+        for key, value in this_round.items():
+            if key not in kit or value["seconds"] < kit[key]["seconds"]:
+                kit[key] = value
     df = roc.compute()
     r = one.compute()
     k20, k1, kh = kit["pdfa20"], kit["pdfa1"], kit["hiou"]
@@ -447,7 +458,7 @@ def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray]
                  "num_bins=1 Pd/Fa + shooting rule + hIoU classes, each a pass (its IoU, nIoU not counted)",
                  "ours_images_per_s": n / ours["pdfa1"], "kit_images_per_s": n / same, "speedup": same / ours["pdfa1"],
                  "agree": agree["pdfa1"] and agree["shoot1"] and agree["hiou"]})
-    return {"n": n, "rows": rows, "agree": agree, "hiou_over_one_threshold": ours["hiou"] / ours["pdfa1"],
+    return {"n": n, "rounds": max(int(rounds), 1), "rows": rows, "agree": agree, "hiou_over_one_threshold": ours["hiou"] / ours["pdfa1"],
             "hIoU": hiou_from_counts(r)["hIoU"]}
 
 
@@ -479,6 +490,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--size", type=int, default=512, help="image side in pixels (default 512)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=2, help="timed passes, best kept (default 2)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds of ours then the kit, each side's best over all kept (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--kit-venv", default=None, help="a venv with pyirstdmetrics (default $IRSTD_KIT_VENV); without one the kit is not run")
     parser.add_argument("--nuaa", default=None, metavar="ROOT", help="compare with the kit on maps made from this dataset's masks")
@@ -493,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         else:
             maps, masks = make_dataset(args.n, args.size, args.seed)
             source = f"the {args.n} synthetic {args.size}x{args.size} maps"
-        result["kit"] = run_kit_comparison(maps, masks, python, args.repeats)
+        result["kit"] = run_kit_comparison(maps, masks, python, args.repeats, args.rounds)
         result["kit"]["maps"] = source
     else:
         result["kit"] = None
@@ -522,7 +535,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         if kit is None:
             print("the kit (PyIRSTDMetrics): not run; give --kit-venv or IRSTD_KIT_VENV (a venv with pyirstdmetrics)")
         else:
-            print(f"ours against the kit (PyIRSTDMetrics) on {kit['maps']}, images/s (best of {args.repeats}):")
+            print(f"ours against the kit (PyIRSTDMetrics) on {kit['maps']}, images/s (best of {args.repeats} passes "
+                  f"in each of {kit['rounds']} rounds, ours then the kit):")
             print(f"  {'measure':8s} {'ours':>9s} {'kit':>9s} {'ours/kit':>9s}  agree  what (ours | kit)")
             for row in kit["rows"]:
                 print(f"  {row['measure']:8s} {row['ours_images_per_s']:9.1f} {row['kit_images_per_s']:9.1f} "
