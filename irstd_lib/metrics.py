@@ -1006,7 +1006,7 @@ class SegmentationMetrics:
 
     def _update_one(self, pred: np.ndarray, mask: np.ndarray) -> None:
         # Every measure is taken from the two maps' pixel lists, labelled together (_pixel_pair):
-        # the maps are mostly empty, so nothing below but the lists' search runs over the image.
+        # the maps are mostly empty, so after its two nonzero scans nothing runs over the image.
         pair = _pixel_pair(pred, mask, self.connectivity)
         gt, components = pair.targets, pair.components
         on_pred, gt_at_overlap, pred_at_overlap = _overlap_labels(pred, pair)
