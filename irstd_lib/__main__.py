@@ -171,6 +171,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 @arg("--channels-last", action=argparse.BooleanOptionalAction, default=None,
      help="channels-last (NHWC) memory format for the model and its input batches (default: on for CUDA, where it makes "
           "convolutions faster, off on the CPU); not part of the run's identity")
+@arg("--keep-every", type=int, default=None, metavar="K",
+     help="also keep the checkpoint of every K-th epoch (epoch_0050.pt, ... beside last.pt in the run's cache folder), "
+          "as the toolbox keeps one every 50 epochs; not part of the run's identity")
 @arg("--device", default="cpu", help="torch device (default cpu); under torchrun 'cuda' means cuda:<LOCAL_RANK>")
 @arg("--results", type=Path, default=None, help="results folder (default: ./results)")
 @arg("--data", type=Path, default=None, help="dataset root for a config whose dataset is not 'synthetic'")
@@ -187,6 +190,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     weights = weights_kwargs(args)
     if weights:
         config = config.replace(model_kwargs={**config.model_kwargs, **weights})
+    if args.keep_every is not None:
+        config = config.replace(train={**config.train, "keep_every": args.keep_every})
     # With torchrun's WORLD_SIZE > 1 this joins the process group (gloo on CPU, nccl on CUDA);
     # a group the caller initialised is left to the caller to destroy.
     owns_group = not (dist.is_available() and dist.is_initialized())

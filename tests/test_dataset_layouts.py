@@ -316,9 +316,11 @@ def test_evaluate_score_and_train_read_each_layout(layout, tmp_path, capsys, mon
         "train": {"epochs": 1, "batch_size": 2, "warmup_epochs": 0, "scheduler": "constant"},
     }))
     assert main(["train", "--config", str(config), "--data", str(root), "--results", str(tmp_path / "results"),
-                 "--no-progress", "--json"]) == 0
+                 "--no-progress", "--json", "--keep-every", "1"]) == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["epochs"] == 1 and record["test"]["n_images"] == len(test_names)
+    # --keep-every keeps epoch 1's checkpoint beside last.pt in the run's cache folder
+    assert [p.name for p in (tmp_path / "cache").rglob("epoch_*.pt")] == ["epoch_0001.pt"]
 
 
 # ------------------------------------------------------------------------------------------

@@ -410,3 +410,33 @@ def test_atomic_copy_gives_the_same_bytes_and_survives_a_rewrite_of_either_name(
     atomic_write_bytes(last, b"epoch 4 weights")  # a later epoch that does not improve
     assert best.read_bytes() == b"epoch 3 weights" and last.read_bytes() == b"epoch 4 weights"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_keep_every_keeps_each_kth_epoch_outside_the_runs_identity(tiny_synthetic_root, tmp_path):
+    """``keep_every=2`` over 4 epochs keeps epoch_0002.pt and epoch_0004.pt beside last.pt; the
+    kept epoch 2 is the state a run stopped after epoch 2 saved; a stop between last.pt and the
+    copy is mended on resume; the setting changes neither a run's numbers nor its hash."""
+    from irstd_lib.runs import RunConfig
+    from irstd_lib.runs.identity import run_identity
+
+    kept = _make_run(tiny_synthetic_root, tmp_path / "kept", epochs=4, model_kind="tiny_dropout", keep_every=2)
+    result = kept.fit()
+    assert sorted(p.name for p in (tmp_path / "kept").glob("epoch_*.pt")) == ["epoch_0002.pt", "epoch_0004.pt"]
+    plain = _make_run(tiny_synthetic_root, tmp_path / "plain", epochs=4, model_kind="tiny_dropout")
+    assert plain.fit(stop_after_epoch=2)["epochs_completed"] == 2
+    at_2 = torch.load(tmp_path / "kept" / "epoch_0002.pt", weights_only=False)
+    plain_2 = torch.load(tmp_path / "plain" / "last.pt", weights_only=False)
+    assert at_2["epoch"] == 2 and at_2["step"] == plain_2["step"]
+    assert [h["train_loss"] for h in at_2["history"]] == [h["train_loss"] for h in plain_2["history"]]
+    assert all(torch.equal(at_2["model"][k], plain_2["model"][k]) for k in plain_2["model"])
+    assert torch.load(tmp_path / "kept" / "epoch_0004.pt", weights_only=False)["epoch"] == 4
+
+    # The plain run resumes with keep_every on (a runtime setting): the epoch it stopped at is
+    # kept on resume, as a stop between writing last.pt and its copy would need.
+    resumed = _make_run(tiny_synthetic_root, tmp_path / "plain", epochs=4, model_kind="tiny_dropout", keep_every=2).fit()
+    assert sorted(p.name for p in (tmp_path / "plain").glob("epoch_*.pt")) == ["epoch_0002.pt", "epoch_0004.pt"]
+    assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in result["history"]]
+    with pytest.raises(ValueError, match="keep_every must be >= 0"):
+        TrainConfig(keep_every=-1)
+    prints = {"train": "x", "test": "y"}
+    assert run_identity(RunConfig(model="acm", train={"keep_every": 50}), prints) == run_identity(RunConfig(model="acm"), prints)

@@ -54,13 +54,17 @@ What it does, and the choices made where the papers are silent:
   is better, except ``Fa``). Note: the field's habit of selecting on the *test* set is the
   caller's decision (pass the test split as ``val_data`` only knowingly).
 - **Checkpoints**: ``last.pt`` after every epoch and ``best.pt``, both atomic (an epoch that
-  improves is serialised once, as ``best.pt``, and ``last.pt`` made the same file). If
+  improves is serialised once, as ``best.pt``, and ``last.pt`` made the same file); with
+  ``keep_every=k`` also a copy of every k-th epoch's, ``epoch_0050.pt`` and so on (the toolbox
+  keeps ``ACM_50.pth.tar`` etc.; ``python -m irstd_lib train --keep-every 50``), a runtime
+  option outside a run's identity, like ``device``. If
   ``checkpoint_dir/last.pt`` exists, ``fit`` resumes from it: weights, optimizer, scheduler,
   step, history, best metric and all RNG states, so a run killed after epoch k and resumed ends
   bit-identical to an uninterrupted run on CPU (same torch build and thread count: the number
   of threads changes the order of float sums, so runs with different ``OMP_NUM_THREADS`` differ
   in the last digits, then drift). The training fields of the config must match
-  the checkpoint's (``progress``, ``num_workers``, ``device``, ``channels_last`` may differ).
+  the checkpoint's (``progress``, ``num_workers``, ``device``, ``channels_last``, ``keep_every``
+  may differ).
 - **Distributed** (a process group initialised, e.g. by ``torchrun``; see
   :mod:`irstd_lib.engine.distributed`): the model is wrapped in ``DistributedDataParallel``,
   which averages the gradients over the processes. Every epoch is sharded by a
@@ -131,7 +135,7 @@ __all__ = ["TrainConfig", "Trainer", "seed_everything", "epoch_seed"]
 logger = logging.getLogger(__name__)
 
 #: Config fields that may change between a run and its resumption.
-RESUME_FREE_FIELDS = ("progress", "num_workers", "device", "channels_last")
+RESUME_FREE_FIELDS = ("progress", "num_workers", "device", "channels_last", "keep_every")
 LOWER_IS_BETTER = ("Fa",)
 
 
@@ -178,6 +182,9 @@ class TrainConfig:
     train_size: int = 512  # recorded for the run record; the caller builds the TrainTransform
     device: str = "cpu"
     channels_last: bool = False  # runtime option (see the module docstring), like device
+    # Keep a copy of the checkpoint of every keep_every-th epoch (epoch_0050.pt, ...; 0: none), as
+    # the toolbox saves ACM_50.pth.tar etc.: a runtime option, it changes no number.
+    keep_every: int = 0
     progress: bool = True
     select_metric: str = "IoU"
     drop_last: bool = True
@@ -207,6 +214,7 @@ class TrainConfig:
             (int(self.batch_size) >= 1, "batch_size must be >= 1"),
             (self.grad_clip is None or self.grad_clip > 0, "grad_clip must be None or > 0"),
             (self.cpu_threads is None or int(self.cpu_threads) >= 1, "cpu_threads must be None or >= 1"),
+            (int(self.keep_every) >= 0, "keep_every must be >= 0 (0: keep no epoch's checkpoint)"),
             (0 <= int(self.pretrain_epochs) < int(self.epochs),
              "pretrain_epochs must be >= 0 and fewer than epochs (the detection stage needs at least one)"),
         ]
@@ -309,6 +317,18 @@ class Trainer:
     @property
     def best_path(self) -> Path:
         return self.checkpoint_dir / "best.pt"
+
+    def kept_path(self, epoch: int) -> Path:
+        """The copy of epoch ``epoch``'s checkpoint that ``keep_every`` keeps."""
+        return self.checkpoint_dir / f"epoch_{epoch:04d}.pt"
+
+    def _keep(self) -> None:
+        """Copy ``last.pt`` (the current epoch's checkpoint) to :meth:`kept_path` when the epoch
+        is one that ``keep_every`` keeps and its copy is not there yet (a stop between the two
+        writes is mended on resume, since the resumed epoch is not trained again)."""
+        every = int(self.config.keep_every)
+        if self.is_main and every > 0 and self.epoch > 0 and self.epoch % every == 0 and not self.kept_path(self.epoch).exists():
+            atomic_copy(self.last_path, self.kept_path(self.epoch))
 
     def log(self, message: str) -> None:
         if not self.is_main:
@@ -472,6 +492,7 @@ class Trainer:
         self.best_epoch = extra.get("best_epoch")
         self.last_metrics = dict(extra.get("last_metrics") or {})
         self.log(f"resumed from {self.last_path} after epoch {self.epoch} (step {self.step})")
+        self._keep()
         return True
 
     # ------------------------------------------------------------------ training
@@ -657,6 +678,7 @@ class Trainer:
                     atomic_copy(self.best_path, self.last_path)
                 else:
                     self._save(self.last_path)
+                self._keep()
             barrier()
             summary = ", ".join(f"{k}={v:.4g}" for k, v in record.items()
                                 if isinstance(v, float) and (k in ("train_loss", "lr") or k.startswith("val_")))

@@ -53,7 +53,7 @@ _DATA_FIELDS_ADDED_LATER = {"train_policy": "crop", "split_scheme": "standard", 
 _TRAIN_FIELDS_ADDED_LATER = {"pretrain_epochs": 0, "cpu_threads": None}
 
 # TrainConfig fields that never change numbers.
-_TRAIN_FIELDS_NOT_IN_IDENTITY = ("device", "progress", "num_workers", "channels_last")
+_TRAIN_FIELDS_NOT_IN_IDENTITY = ("device", "progress", "num_workers", "channels_last", "keep_every")
 
 
 def canonical_json(obj: Any) -> str:
