@@ -183,7 +183,8 @@ class TrainConfig:
     device: str = "cpu"
     channels_last: bool = False  # runtime option (see the module docstring), like device
     # Keep a copy of the checkpoint of every keep_every-th epoch (epoch_0050.pt, ...; 0: none), as
-    # the toolbox saves ACM_50.pth.tar etc.: a runtime option, it changes no number.
+    # the toolbox saves ACM_50.pth.tar etc. (BasicIRSTD 95650c3, train.py:118-119: "if (idx_epoch
+    # + 1) % 50 == 0"): a runtime option, it changes no number.
     keep_every: int = 0
     progress: bool = True
     select_metric: str = "IoU"
