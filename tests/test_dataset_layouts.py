@@ -197,6 +197,11 @@ def test_dnanet_50_50_split_folder(tmp_path):
     assert IRSTDDataset(root, "test").names == ["000001"]
     report = check_dataset(root)
     assert {s.path for s in report.split_lists} == {"50_50/test.txt", "50_50/train.txt", "idx_427/test.txt"}
+    # a folder of lists named as a version (evaluate --split-version idx_427) says to choose it as the folder
+    with pytest.raises(DatasetError, match=r"'idx_427' is a folder of split lists here \(idx_427/test\.txt\): "
+                                           r"choose it as the split folder \(split_dir, --split-dir idx_427\)"):
+        IRSTDDataset(root, "test", split_version="idx_427")
+    assert IRSTDDataset(root, "test", split_dir="idx_427").names == ["000001"]
     assert report.layout == "nudt" and report.n_images == 4 and report.n_targets == 8 and report.exit_code == 0
 
 

@@ -337,6 +337,10 @@ def _missing_list_error(folder: Path, root: Path, split: str, version: str | Non
     what = f"split {split!r}" + ("" if version is None else f" version {version!r}")
     versions = split_list_versions(folder).get(split)
     hint = f"; versions of {split!r} here: {', '.join(versions)}" if versions else ""
+    if version is not None and (root / version / f"{split}.txt").is_file():
+        # NUAA-SIRST's idx_427/test.txt: a version that is a folder of lists is a split folder.
+        hint += (f"; {version!r} is a folder of split lists here ({version}/{split}.txt): choose it as the split "
+                 f"folder (split_dir, --split-dir {version}), not as a version")
     return DatasetError(
         folder / file,
         f"split list for {what} not found{hint}; split files that exist: {_existing_txt(root)}",
