@@ -96,7 +96,6 @@ component is matched. Written from the kit's definition and checked against it
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -374,18 +373,13 @@ def _pixel_pair(pred: np.ndarray, mask: np.ndarray, connectivity: int) -> _Pixel
     grid_labels, n_all = ndimage.label(canvas, structure=structure)
     labels = grid_labels.ravel()[position]
     n_targets = int(labels[:n_target_pixels].max()) if n_target_pixels else 0
-    # Areas and centroids of both maps' components in one pass (sums of integer coordinates are
-    # exact in float64, so sum / area equals skimage's coords.mean, as in _components_from_labels).
-    area = np.bincount(labels, minlength=n_all + 1)[1:]
-    centroids = np.empty((n_all, 2))
-    np.divide(np.bincount(labels, weights=rows, minlength=n_all + 1)[1:], area, out=centroids[:, 0])
-    np.divide(np.bincount(labels, weights=cols, minlength=n_all + 1)[1:], area, out=centroids[:, 1])
-    area = area.astype(np.int64)
+    both = _components_from_labels(labels, rows, cols, n_all)  # both maps' components in one pass
     pred_labels = labels[n_target_pixels:] - n_targets
     return _PixelPair(
         target_index, rows[:n_target_pixels], cols[:n_target_pixels], labels[:n_target_pixels],
         pred_index, rows[n_target_pixels:], cols[n_target_pixels:], pred_labels,
-        Components(area[:n_targets], centroids[:n_targets]), Components(area[n_targets:], centroids[n_targets:]),
+        Components(both.areas[:n_targets], both.centroids[:n_targets]),
+        Components(both.areas[n_targets:], both.centroids[n_targets:]),
     )
 
 
@@ -594,8 +588,6 @@ def opdc_match(gt: Components, pred: Components, gt_at_overlap: np.ndarray, pred
         fn = max(m, 1) if opdc_empty != "correct" else m
         counts.update(opdc_fp=fp, opdc_fn=fn, loc_itf=fp, loc_pcp=fn)
         return no_pairs
-    if m == 1 and n == 1:
-        return _opdc_one_pair(gt, pred, int(gt_at_overlap.size), overlap_threshold, match_distance, counts)
     if m == 1:
         return _opdc_one_target(gt, pred, pred_at_overlap, overlap_threshold, match_distance, counts)
     return _opdc_matrices(gt, pred, gt_at_overlap, pred_at_overlap, overlap_threshold, match_distance, counts)
@@ -640,29 +632,9 @@ def _opdc_matrices(gt: Components, pred: Components, gt_at_overlap: np.ndarray, 
     return OPDCMatch(np.stack([ti, pj], axis=1), iou[ti, pj], counts)
 
 
-def _opdc_one_pair(gt: Components, pred: Components, inter: int, overlap_threshold: float, match_distance: float,
-                   counts: dict) -> OPDCMatch:
-    """:func:`opdc_match` of one target and one component (most images), in scalars: the pair is
-    matched when its IoU reaches ``overlap_threshold`` or its centroids lie closer than
-    ``match_distance``, which is what both stages reduce to. The same IEEE operations as the
-    matrix path, :func:`_opdc_matrices` (``tests/test_hiou.py`` compares the two)."""
-    gt_area, pred_area = int(gt.areas[0]), int(pred.areas[0])
-    dr = float(gt.centroids[0, 0]) - float(pred.centroids[0, 0])
-    dc = float(gt.centroids[0, 1]) - float(pred.centroids[0, 1])
-    union = gt_area + pred_area - inter
-    iou = inter / union
-    tp = int(iou >= overlap_threshold or math.sqrt(dr * dr + dc * dc) < match_distance)
-    counts.update(opdc_tp=tp, opdc_fp=1 - tp, opdc_fn=1 - tp, loc_itf=1 - tp, loc_pcp=1 - tp, loc_m2s=0, loc_s2m=0)
-    if not tp:
-        return OPDCMatch(np.zeros((0, 2), dtype=np.intp), np.zeros(0), counts)
-    counts.update(opdc_iou_sum=iou, seg_mrg_sum=0.0, seg_itf_sum=(pred_area - inter) / union,
-                  seg_pcp_sum=(gt_area - inter) / union)
-    return OPDCMatch(np.zeros((1, 2), dtype=np.intp), np.array([iou]), counts)
-
-
 def _opdc_one_target(gt: Components, pred: Components, pred_at_overlap: np.ndarray, overlap_threshold: float,
                      match_distance: float, counts: dict) -> OPDCMatch:
-    """:func:`opdc_match` of one target and several components (most other images: one target,
+    """:func:`opdc_match` of one target and one or more components (most images: one target, maybe
     a few false alarms), on vectors: both stages assign the target to its nearest component (the
     first, on ties), which is kept when its IoU reaches ``overlap_threshold`` or its centroid
     lies closer than ``match_distance``. The same IEEE operations as :func:`_opdc_matrices` on

@@ -58,10 +58,11 @@ def test_one_row_or_column_assignment_is_the_solvers_own_on_ties():
     assert empty[0].size == 0 and empty[1].size == 0
 
 
-def test_one_target_one_component_in_scalars_equals_the_matrix_path():
-    """Most images hold one target and one component: OPDC takes them in scalars, which must give
-    the matrix path's counts and pairs exactly (matched by IoU, by distance only, or not at all)."""
-    from irstd_lib.metrics import Components, _OPDC_SUMS, _opdc_matrices, _opdc_one_pair
+def test_one_target_one_component_on_vectors_equals_the_matrix_path():
+    """Most images hold one target and one component: OPDC takes them on the one-target vectors,
+    which must give the matrix path's counts and pairs exactly (matched by IoU, by distance only,
+    or not at all)."""
+    from irstd_lib.metrics import Components, _OPDC_SUMS, _opdc_matrices, _opdc_one_target
 
     rng = np.random.default_rng(1)
     seen = set()
@@ -74,7 +75,7 @@ def test_one_target_one_component_in_scalars_equals_the_matrix_path():
         labels = np.ones(inter, dtype=np.int64)
         fresh = lambda: {**dict.fromkeys(_OPDC_SUMS, 0), "opdc_iou_sum": 0.0, "seg_mrg_sum": 0.0, "seg_itf_sum": 0.0,
                          "seg_pcp_sum": 0.0}
-        fast = _opdc_one_pair(gt, pred, inter, 0.5, 3.0, fresh())
+        fast = _opdc_one_target(gt, pred, labels, 0.5, 3.0, fresh())
         full = _opdc_matrices(gt, pred, labels, labels, 0.5, 3.0, fresh())
         assert fast.counts == full.counts and all(type(fast.counts[k]) is type(full.counts[k]) for k in full.counts)
         assert np.array_equal(fast.pairs, full.pairs) and np.array_equal(fast.pair_iou, full.pair_iou)

@@ -380,6 +380,7 @@ def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray]
     best over all rounds is kept, so that a slow spell of a shared machine during one side's
     turn does not decide the ratio."""
     n = len(scores)
+    rounds = max(int(rounds), 1)
     roc = PdFaROC(KIT_THRESHOLDS_20)
     one = SegmentationMetrics(0.5, opdc_empty="pyirstdmetrics_1.0.2")
     hiou_counts: dict[str, float] = {}
@@ -419,7 +420,7 @@ def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray]
             "shoot1": run_shooting(1), "hiou": run_hiou}
     ours: dict[str, float] = {}
     kit: dict[str, dict] = {}
-    for _ in range(max(int(rounds), 1)):
+    for _ in range(rounds):
         for key, run in runs.items():
             ours[key] = min(ours.get(key, float("inf")), _time(run, repeats))
         this_round = run_kit(scores, masks, python, repeats)
@@ -458,7 +459,7 @@ def run_kit_comparison(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray]
                  "num_bins=1 Pd/Fa + shooting rule + hIoU classes, each a pass (its IoU, nIoU not counted)",
                  "ours_images_per_s": n / ours["pdfa1"], "kit_images_per_s": n / same, "speedup": same / ours["pdfa1"],
                  "agree": agree["pdfa1"] and agree["shoot1"] and agree["hiou"]})
-    return {"n": n, "rounds": max(int(rounds), 1), "rows": rows, "agree": agree, "hiou_over_one_threshold": ours["hiou"] / ours["pdfa1"],
+    return {"n": n, "rounds": rounds, "rows": rows, "agree": agree, "hiou_over_one_threshold": ours["hiou"] / ours["pdfa1"],
             "hIoU": hiou_from_counts(r)["hIoU"]}
 
 
